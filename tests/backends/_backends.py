@@ -1,0 +1,64 @@
+"""Small torch.compile backends with known defects, for the variant tests."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import torch
+from torch._dynamo.backends.common import aot_autograd
+
+WRONG_BY = 1e-3
+
+
+def broken_backend(
+    gm: torch.fx.GraphModule, example_inputs: Sequence[Any]
+) -> Callable[..., Any]:
+    """Raises while compiling."""
+    raise RuntimeError("broken_backend refuses to compile")
+
+
+def runtime_broken_backend(
+    gm: torch.fx.GraphModule, example_inputs: Sequence[Any]
+) -> Callable[..., Any]:
+    """Compiles fine; the compiled function raises when called."""
+
+    def compiled(*args: Any) -> Any:
+        raise ValueError("runtime_broken_backend fails at run time")
+
+    return compiled
+
+
+def off_by_backend(
+    gm: torch.fx.GraphModule, example_inputs: Sequence[Any]
+) -> Callable[..., Any]:
+    """Runs the graph but adds ``WRONG_BY`` to every floating tensor output."""
+
+    def compiled(*args: Any) -> Any:
+        outputs = gm(*args)
+        if isinstance(outputs, torch.Tensor):
+            return _shift(outputs)
+        return type(outputs)(_shift(out) for out in outputs)
+
+    return compiled
+
+
+def _shift(value: Any) -> Any:
+    if isinstance(value, torch.Tensor) and value.is_floating_point():
+        return value + WRONG_BY
+    return value
+
+
+def _raising_fw_compiler(
+    gm: torch.fx.GraphModule, example_inputs: Sequence[Any]
+) -> Callable[..., Any]:
+    raise RuntimeError("forward compiler failed")
+
+
+# The forward compiler given to AOT autograd raises: the backend's own failure.
+aot_broken_fw_compiler = aot_autograd(fw_compiler=_raising_fw_compiler)
+
+# AOT autograd itself fails (its decomposition table is not a mapping).
+aot_broken_internals = aot_autograd(fw_compiler=lambda gm, _: gm, decompositions=42)
+
+not_callable = 42

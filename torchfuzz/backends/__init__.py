@@ -1,0 +1,1 @@
+"""Lowering, execution, compile variants and the oracle."""

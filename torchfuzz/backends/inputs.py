@@ -1,0 +1,81 @@
+"""Input data, derived from the case seed alone.
+
+`make_tensor` and `make_scalar` depend only on torch and the standard library: the python
+backend copies their source into standalone scripts, so both backends build identical inputs.
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+import random
+
+import torch
+
+from torchfuzz.ir.graph import Graph, Input
+from torchfuzz.ir.types import DOMAIN_KINDS, TensorSpec
+
+
+def make_tensor(shape, stride, dtype, low, high, distinct, seed):
+    """A tensor with exactly these strides, values uniform in [low, high] (ints inclusive).
+
+    With `distinct`, values are a seeded permutation of integers (no ties anywhere).
+    """
+    gen = torch.Generator().manual_seed(seed)
+    numel = math.prod(shape)
+    if distinct:
+        data = torch.randperm(numel, generator=gen).to(torch.float64) - numel // 2
+    elif dtype == torch.bool:
+        data = torch.randint(0, 2, (numel,), generator=gen).bool()
+    elif dtype.is_floating_point or dtype.is_complex:
+        data = torch.rand(numel, generator=gen, dtype=torch.float64) * (high - low) + low
+    else:
+        data = torch.randint(int(low), int(high) + 1, (numel,), generator=gen)
+    out = torch.empty_strided(shape, stride, dtype=dtype)
+    out.copy_(data.reshape(shape).to(dtype))
+    return out
+
+
+def make_scalar(kind, low, high, seed):
+    """A Python int, float (3 decimals, so it prints exactly) or bool from the seed."""
+    rng = random.Random(seed)
+    if kind is bool:
+        return rng.random() < 0.5
+    if kind is int:
+        return rng.randint(int(low), int(high))
+    return round(rng.uniform(low, high), 3)
+
+
+def input_seed(case_seed: int, index: int) -> int:
+    """The seed of one graph input's data."""
+    return (case_seed * 1_000_003 + index * 7_919) % (2**63)
+
+
+def input_call(inp: Input, index: int, case_seed: int) -> tuple:
+    """(function, args) that build this input; also used to print the call in scripts."""
+    flo, fhi, ilo, ihi = DOMAIN_KINDS[inp.domain.kind]
+    seed = input_seed(case_seed, index)
+    spec = inp.spec
+    if inp.domain.kind == "index":
+        flo, fhi, ilo, ihi = 0.0, 0.0, 0, inp.domain.bound - 1
+    if isinstance(spec, TensorSpec):
+        integral = not (spec.dtype.is_floating_point or spec.dtype.is_complex)
+        low, high = (ilo, ihi) if integral else (flo, fhi)
+        return make_tensor, (spec.shape, spec.stride, spec.dtype, low, high, inp.domain.kind == "distinct", seed)
+    kind = spec.python_type
+    low, high = (flo, fhi) if kind is float else (ilo, ihi)
+    return make_scalar, (kind, low, high, seed)
+
+
+def make_inputs(graph: Graph, case_seed: int) -> list:
+    """The concrete inputs of a graph for a case seed."""
+    values = []
+    for index, inp in enumerate(graph.inputs):
+        fn, args = input_call(inp, index, case_seed)
+        values.append(fn(*args))
+    return values
+
+
+def helper_source() -> str:
+    """Source of the input builders, for standalone scripts."""
+    return "\n\n".join(inspect.getsource(fn) for fn in (make_tensor, make_scalar))

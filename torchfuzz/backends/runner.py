@@ -1,0 +1,102 @@
+"""Check a program: run it eagerly and under each compile variant, judge every output."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+from collections.abc import Iterator, Sequence
+
+import torch
+
+from torchfuzz.backends.inputs import make_inputs
+from torchfuzz.backends.lowering import to_fx
+from torchfuzz.backends.oracle import DEFAULT_POLICY, ComparisonPolicy, compare_outputs
+from torchfuzz.backends.outcome import Outcome, OutcomeKind, VariantResult
+from torchfuzz.backends.variants import DEFAULT_VARIANTS, Variant, get_variant, run_compiled
+from torchfuzz.ir.graph import Graph
+from torchfuzz.passes.widen import widen_floats
+
+log = logging.getLogger(__name__)
+
+
+@contextlib.contextmanager
+def default_dtype(dtype: torch.dtype) -> Iterator[None]:
+    previous = torch.get_default_dtype()
+    torch.set_default_dtype(dtype)
+    try:
+        yield
+    finally:
+        torch.set_default_dtype(previous)
+
+
+def _identical(a: object, b: object) -> bool:
+    """Bitwise the same, NaNs included."""
+    if isinstance(a, torch.Tensor) and isinstance(b, torch.Tensor):
+        if a.shape != b.shape or a.dtype != b.dtype:
+            return False
+        if a.dtype.is_floating_point:
+            both_nan = torch.isnan(a) & torch.isnan(b)
+            return bool(torch.where(both_nan, True, a == b).all())
+        return torch.equal(a, b)
+    if isinstance(a, float) and isinstance(b, float) and a != a and b != b:
+        return True
+    return type(a) is type(b) and a == b
+
+
+def run_eager(graph: Graph, seed: int) -> tuple:
+    """The program's outputs in eager mode."""
+    return to_fx(graph)(*make_inputs(graph, seed))
+
+
+def run_reference(graph: Graph, seed: int) -> tuple | None:
+    """The program's outputs computed in float64 from the same input values, or None."""
+    wide = widen_floats(graph)
+    inputs = [
+        x.to(torch.float64) if isinstance(x, torch.Tensor) and x.dtype.is_floating_point else x
+        for x in make_inputs(graph, seed)
+    ]
+    try:
+        with default_dtype(torch.float64):
+            return to_fx(wide)(*inputs)
+    except Exception as exc:  # some op lacks a float64 kernel: judge against eager alone
+        log.info("no fp64 reference: %s: %s", type(exc).__name__, exc)
+        return None
+
+
+def resolve_variants(names: Sequence[str] | None, backend: str | None) -> tuple[Variant, ...]:
+    """Variants by name, with the user's backend replacing Inductor in each."""
+    variants = tuple(get_variant(n) for n in (names or DEFAULT_VARIANTS))
+    return tuple(v.with_backend(backend) for v in variants) if backend else variants
+
+
+def check(
+    graph: Graph,
+    seed: int,
+    variants: Sequence[Variant] | None = None,
+    policy: ComparisonPolicy = DEFAULT_POLICY,
+) -> Outcome:
+    """Run the program eagerly (twice, as a determinism gate), in float64, and under each
+    variant on a fresh Dynamo state; return the verdict as a value."""
+    variants = tuple(variants) if variants is not None else resolve_variants(None, None)
+    try:
+        eager = run_eager(graph, seed)
+        again = run_eager(graph, seed)
+    except Exception as exc:
+        return Outcome(OutcomeKind.INVALID, reason=f"eager failed: {type(exc).__name__}: {exc}")
+    if len(eager) != len(again) or not all(map(_identical, eager, again)):
+        return Outcome(OutcomeKind.SKIPPED, reason="eager is not bit-reproducible")
+    reference = run_reference(graph, seed)
+    results = []
+    for variant in variants:
+        start = time.perf_counter()
+        outputs, crash = run_compiled(to_fx(graph), make_inputs(graph, seed), variant)
+        seconds = time.perf_counter() - start
+        if crash is not None:
+            results.append(VariantResult(variant.name, OutcomeKind.CRASH, crash=crash, seconds=seconds))
+            continue
+        outputs = tuple(outputs) if isinstance(outputs, (tuple, list)) else (outputs,)
+        mismatches = compare_outputs(eager, outputs, reference, policy)
+        kind = OutcomeKind.MISMATCH if mismatches else OutcomeKind.OK
+        results.append(VariantResult(variant.name, kind, mismatches=mismatches, seconds=seconds))
+    return Outcome.from_results(tuple(results))

@@ -1,0 +1,376 @@
+"""Compile variants, backend resolution, and running a callable under one variant.
+
+A :class:`Variant` names one way to ``torch.compile`` a program (backend, dynamic
+shapes, fullgraph, config patches).  :func:`run_compiled` compiles and runs a callable
+under a variant from a fresh Dynamo state and returns its outputs, or a
+:class:`~torchfuzz.backends.outcome.Crash` naming the stage that failed.
+
+Stage classification wraps the real backend in a tracking backend that records the
+exception raised while it compiles and wraps each compiled callable it returns to
+record the exception raised while that runs.  The final exception is matched by
+identity against those records (through Dynamo's ``BackendCompilerFailed`` wrapper):
+
+* raised while a compiled graph ran → ``RUN``;
+* raised inside the backend → ``AOT`` when the innermost component frame of its
+  traceback is in ``torch/_functorch`` (AOT autograd's own tracing, functionalization
+  or partitioning), else ``BACKEND``.  Generic torch machinery (``torch/_ops``,
+  ``torch/fx``, fake tensors, decompositions, generated graph code) is skipped over
+  to find the component that drove it.  So a ``fw_compiler`` passed to
+  ``aot_autograd`` that raises is ``BACKEND``: the failing code is the backend's,
+  AOT autograd only called it;
+* anything else (tracing, guards, a Dynamo failure after an earlier graph compiled
+  fine) → ``DYNAMO``.
+
+Errors in the variant itself (unknown backend, unknown config key) are fuzzer bugs and
+raise instead of becoming a crash.  Kernels compiled lazily on the first call would be
+classified ``RUN``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import importlib
+import logging
+import os
+import traceback
+import types
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+import torch._dynamo
+
+from torchfuzz.backends.outcome import Crash, Stage
+
+log = logging.getLogger(__name__)
+
+__all__ = [
+    "BUILTIN_VARIANTS",
+    "DEFAULT_VARIANTS",
+    "UnknownBackendError",
+    "UnknownVariantError",
+    "Variant",
+    "get_variant",
+    "resolve_backend",
+    "run_compiled",
+]
+
+_INDUCTOR = "inductor"
+_ALWAYS_KNOWN_BACKENDS = frozenset({"eager", "aot_eager", _INDUCTOR})
+_TRACEBACK_FRAMES = 30
+_MESSAGE_CHARS = 4000
+
+
+class UnknownVariantError(KeyError, ValueError):
+    """A variant name that is not in :data:`BUILTIN_VARIANTS`."""
+
+    def __str__(self) -> str:
+        # KeyError.__str__ would repr() the message.
+        return str(self.args[0]) if self.args else ""
+
+
+class UnknownBackendError(ValueError):
+    """A backend spec that is neither a registered name nor ``pkg.mod:attr``."""
+
+
+def _config_pairs(items: Any, what: str) -> tuple[tuple[str, object], ...]:
+    pairs = tuple((str(key), value) for key, value in items)
+    if len({key for key, _ in pairs}) != len(pairs):
+        raise ValueError(f"duplicate {what} keys in {pairs}")
+    return pairs
+
+
+@dataclass(frozen=True, slots=True)
+class Variant:
+    """One way of compiling a program with ``torch.compile``.
+
+    ``backend`` is a registered backend name or an importable ``pkg.mod:attr``
+    spec; config entries are ``(name, value)`` patches applied while compiling and
+    running, with JSON-safe values.
+    """
+
+    name: str
+    backend: str
+    dynamic: bool | None = False
+    fullgraph: bool = False
+    dynamo_config: tuple[tuple[str, object], ...] = ()
+    inductor_config: tuple[tuple[str, object], ...] = ()
+
+    def __post_init__(self) -> None:
+        if not self.name or not self.backend:
+            got = f"{self.name!r}, {self.backend!r}"
+            raise ValueError(f"Variant needs a name and a backend, got {got}")
+        if not (self.dynamic is None or isinstance(self.dynamic, bool)):
+            raise ValueError(
+                f"Variant.dynamic must be a bool or None: {self.dynamic!r}"
+            )
+        object.__setattr__(
+            self, "dynamo_config", _config_pairs(self.dynamo_config, "dynamo_config")
+        )
+        object.__setattr__(
+            self,
+            "inductor_config",
+            _config_pairs(self.inductor_config, "inductor_config"),
+        )
+
+    def with_backend(self, backend: str) -> Variant:
+        """This variant with ``backend`` in place of Inductor (others are unchanged)."""
+        if self.backend != _INDUCTOR:
+            return self
+        return dataclasses.replace(self, backend=backend)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe dict; inverse of :meth:`from_dict`."""
+        return {
+            "name": self.name,
+            "backend": self.backend,
+            "dynamic": self.dynamic,
+            "fullgraph": self.fullgraph,
+            "dynamo_config": [[key, value] for key, value in self.dynamo_config],
+            "inductor_config": [[key, value] for key, value in self.inductor_config],
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Variant:
+        """Rebuild a :class:`Variant` from :meth:`to_dict` output."""
+        return cls(
+            name=str(data["name"]),
+            backend=str(data["backend"]),
+            dynamic=data.get("dynamic", False),
+            fullgraph=bool(data.get("fullgraph", False)),
+            dynamo_config=tuple((k, v) for k, v in data.get("dynamo_config", ())),
+            inductor_config=tuple((k, v) for k, v in data.get("inductor_config", ())),
+        )
+
+
+BUILTIN_VARIANTS: Mapping[str, Variant] = types.MappingProxyType(
+    {
+        "eager": Variant("eager", backend="eager"),
+        "aot_eager": Variant("aot_eager", backend="aot_eager"),
+        "inductor": Variant("inductor", backend=_INDUCTOR),
+        "inductor_dynamic": Variant(
+            "inductor_dynamic", backend=_INDUCTOR, dynamic=True
+        ),
+        "inductor_dynamic_capture": Variant(
+            "inductor_dynamic_capture",
+            backend=_INDUCTOR,
+            dynamic=True,
+            dynamo_config=(
+                ("capture_scalar_outputs", True),
+                ("capture_dynamic_output_shape_ops", True),
+            ),
+        ),
+    }
+)
+DEFAULT_VARIANTS: tuple[str, ...] = (
+    "inductor",
+    "inductor_dynamic",
+    "inductor_dynamic_capture",
+)
+
+
+def get_variant(name: str) -> Variant:
+    """The builtin variant called ``name``; raises :class:`UnknownVariantError`."""
+    try:
+        return BUILTIN_VARIANTS[name]
+    except KeyError:
+        known = ", ".join(sorted(BUILTIN_VARIANTS))
+        raise UnknownVariantError(f"unknown variant {name!r}; known: {known}") from None
+
+
+def resolve_backend(spec: str) -> str | Callable[..., Any]:
+    """A registered backend name as is, or the callable named by ``pkg.mod:attr``."""
+    if ":" in spec:
+        module_name, _, attr_path = spec.partition(":")
+        try:
+            target: Any = importlib.import_module(module_name)
+            for attr in attr_path.split("."):
+                target = getattr(target, attr)
+        except (ImportError, AttributeError, ValueError) as exc:
+            raise UnknownBackendError(f"cannot import backend {spec!r}: {exc}") from exc
+        if not callable(target):
+            raise UnknownBackendError(
+                f"backend {spec!r} is a {type(target).__name__}, not callable"
+            )
+        return target
+    if spec in _ALWAYS_KNOWN_BACKENDS or spec in torch._dynamo.list_backends(
+        exclude_tags=()
+    ):
+        return spec
+    raise UnknownBackendError(
+        f"unknown backend {spec!r}: not a registered name nor 'package.module:attr'"
+    )
+
+
+class _TrackingBackend:
+    """A backend that delegates to ``real`` and records where exceptions arose."""
+
+    def __init__(self, real: Callable[..., Any], name: str) -> None:
+        self.real = real
+        self.__name__ = name
+        self.compile_errors: list[BaseException] = []
+        self.run_errors: list[BaseException] = []
+
+    def __call__(
+        self, gm: torch.fx.GraphModule, example_inputs: Sequence[Any]
+    ) -> Callable[..., Any]:
+        try:
+            compiled = self.real(gm, example_inputs)
+        except BaseException as exc:
+            self.compile_errors.append(exc)
+            raise
+        if not callable(compiled):
+            return compiled  # Dynamo reports this itself
+
+        def run(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return compiled(*args, **kwargs)
+            except BaseException as exc:
+                self.run_errors.append(exc)
+                raise
+
+        return run
+
+
+def run_compiled(
+    fn: Callable[..., Any], inputs: Sequence[object], variant: Variant
+) -> tuple[object, Crash | None]:
+    """Compile ``fn`` under ``variant``, call it on ``inputs``; return (outputs, crash).
+
+    Dynamo state is reset first.  ``inputs`` are passed as is: a caller that reuses
+    them must pass clones, since the program may mutate its inputs.
+    """
+    backend = resolve_backend(variant.backend)
+    real = (
+        torch._dynamo.lookup_backend(backend) if isinstance(backend, str) else backend
+    )
+    name = (
+        backend
+        if isinstance(backend, str)
+        else getattr(backend, "__name__", variant.backend)
+    )
+    tracker = _TrackingBackend(real, name)
+    torch._dynamo.reset()
+    with contextlib.ExitStack() as stack:
+        stack.enter_context(torch._dynamo.config.patch(**dict(variant.dynamo_config)))
+        if variant.inductor_config:
+            # Deferred: only variants that patch Inductor need its config loaded here.
+            import torch._inductor.config as inductor_config
+
+            stack.enter_context(inductor_config.patch(**dict(variant.inductor_config)))
+        compiled = torch.compile(
+            fn, backend=tracker, dynamic=variant.dynamic, fullgraph=variant.fullgraph
+        )
+        log.debug(
+            "running %s under variant %s", getattr(fn, "__name__", fn), variant.name
+        )
+        try:
+            return compiled(*inputs), None
+        except Exception as exc:  # noqa: BLE001 - any failure is a finding
+            crash = _crash_from(exc, tracker)
+            log.debug("variant %s crashed: %s", variant.name, crash.summary())
+            return None, crash
+
+
+def _exception_chain(exc: BaseException) -> list[BaseException]:
+    """``exc`` and what it wraps (``inner_exception``, cause, context), in order."""
+    chain: list[BaseException] = []
+    pending: list[BaseException | None] = [exc]
+    while pending:
+        current = pending.pop(0)
+        if current is None or any(current is seen for seen in chain):
+            continue
+        chain.append(current)
+        pending += [
+            getattr(current, "inner_exception", None),
+            current.__cause__,
+            current.__context__,
+        ]
+    return chain
+
+
+def _type_name(exc: BaseException) -> str:
+    cls = type(exc)
+    return (
+        cls.__qualname__
+        if cls.__module__ == "builtins"
+        else f"{cls.__module__}.{cls.__qualname__}"
+    )
+
+
+def _crash_from(exc: BaseException, tracker: _TrackingBackend) -> Crash:
+    chain = _exception_chain(exc)
+    origin = exc
+    stage = Stage.DYNAMO
+    for candidate in chain:
+        if any(candidate is e for e in tracker.run_errors):
+            origin, stage = candidate, Stage.RUN
+            break
+        if any(candidate is e for e in tracker.compile_errors):
+            origin, stage = candidate, _backend_stage(candidate)
+            break
+    else:
+        inner = getattr(exc, "inner_exception", None)
+        if isinstance(exc, torch._dynamo.exc.BackendCompilerFailed) and isinstance(
+            inner, BaseException
+        ):
+            origin = inner  # raised in the backend but not seen by the tracker
+    text = "".join(
+        traceback.format_exception(origin, limit=-_TRACEBACK_FRAMES, chain=False)
+    )
+    return Crash(
+        stage=stage,
+        exc_type=_type_name(origin),
+        message=str(origin)[:_MESSAGE_CHARS],
+        traceback=text,
+    )
+
+
+_TORCH_DIR = os.path.dirname(os.path.abspath(torch.__file__))
+_AOT_DIR = os.path.join(_TORCH_DIR, "_functorch") + os.sep
+# Generic machinery that any component drives: skipped when looking for the culprit.
+_NEUTRAL_DIRS = tuple(
+    os.path.join(_TORCH_DIR, sub) + os.sep
+    for sub in (
+        "_subclasses",
+        "fx",
+        "_decomp",
+        "_refs",
+        "_prims",
+        "_prims_common",
+        "_higher_order_ops",
+        "_library",
+        "nn",
+        "utils",
+    )
+)
+_NEUTRAL_FILES = frozenset(
+    os.path.join(_TORCH_DIR, name)
+    for name in ("_ops.py", "_tensor.py", "functional.py", "overrides.py")
+)
+_THIS_FILE = os.path.abspath(__file__)
+
+
+def _is_neutral(filename: str) -> bool:
+    if filename.startswith("<"):
+        return True  # generated code, e.g. an FX GraphModule's forward
+    return filename in _NEUTRAL_FILES or filename.startswith(_NEUTRAL_DIRS)
+
+
+def _backend_stage(exc: BaseException) -> Stage:
+    """AOT if the innermost non-generic frame below the tracker is AOT autograd's."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    for frame in reversed(frames):
+        filename = (
+            os.path.abspath(frame.filename)
+            if not frame.filename.startswith("<")
+            else frame.filename
+        )
+        if filename == _THIS_FILE:
+            break
+        if _is_neutral(filename):
+            continue
+        return Stage.AOT if filename.startswith(_AOT_DIR) else Stage.BACKEND
+    return Stage.BACKEND

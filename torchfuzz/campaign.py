@@ -1,0 +1,108 @@
+"""A sequential, in-process campaign over a seed range, with findings written atomically."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+
+from torchfuzz import __version__
+from torchfuzz.backends.outcome import Outcome, OutcomeKind
+from torchfuzz.backends.python import to_python
+from torchfuzz.backends.runner import check
+from torchfuzz.backends.variants import Variant
+from torchfuzz.generator.generate import generate
+from torchfuzz.generator.options import GeneratorOptions
+from torchfuzz.ir.dot import to_dot
+from torchfuzz.ir.graph import Graph
+from torchfuzz.ir.serialize import Case
+
+log = logging.getLogger(__name__)
+FINDING_KINDS = frozenset({OutcomeKind.MISMATCH, OutcomeKind.CRASH})
+
+
+@dataclass(frozen=True)
+class Finding:
+    seed: int
+    outcome: Outcome
+    directory: Path
+
+
+@dataclass
+class CampaignSummary:
+    """Counts by outcome and the findings of one campaign."""
+
+    counts: Counter = field(default_factory=Counter)
+    findings: list[Finding] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def programs(self) -> int:
+        return sum(self.counts.values())
+
+    def render(self) -> str:
+        rate = self.programs / self.seconds if self.seconds else 0.0
+        lines = [
+            f"checked {self.programs} programs in {self.seconds:.1f}s ({rate:.2f}/s)",
+            "outcomes: " + ", ".join(f"{k.value} {self.counts[k]}" for k in OutcomeKind),
+            f"findings: {len(self.findings)}",
+        ]
+        lines += [f"  seed {f.seed}: {f.outcome.summary()}  -> {f.directory}" for f in self.findings]
+        return "\n".join(lines)
+
+
+def write_finding(out_dir: Path, graph: Graph, seed: int, options: GeneratorOptions,
+                  variants: Sequence[Variant], outcome: Outcome) -> Path:
+    """Write case.json, repro.py, graph.dot and outcome.json into out_dir/seed-N, atomically
+    (all files are written to a temporary directory that is then renamed into place)."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    final = out_dir / f"seed-{seed}"
+    versions = {"torchfuzz": __version__, "torch": torch.__version__}
+    files = {
+        "case.json": Case(graph, seed, options.to_dict(), versions).to_json(),
+        "repro.py": to_python(graph, seed, variants, header=outcome.summary()),
+        "graph.dot": to_dot(graph),
+        "outcome.json": json.dumps(outcome.to_dict(), indent=1) + "\n",
+    }
+    tmp = Path(tempfile.mkdtemp(prefix=f".seed-{seed}-", dir=out_dir))
+    for name, text in files.items():
+        (tmp / name).write_text(text)
+    if final.exists():
+        for old in final.iterdir():
+            old.unlink()
+        final.rmdir()
+    os.replace(tmp, final)
+    return final
+
+
+def run_campaign(
+    seeds: range,
+    options: GeneratorOptions,
+    variants: Sequence[Variant],
+    out_dir: Path,
+    progress: Callable[[str], None] | None = None,
+) -> CampaignSummary:
+    """Generate and check every seed in turn; findings go to `out_dir`."""
+    summary = CampaignSummary()
+    start = time.perf_counter()
+    for seed in seeds:
+        graph = generate(seed, options)
+        outcome = check(graph, seed, variants)
+        summary.counts[outcome.kind] += 1
+        if outcome.kind in FINDING_KINDS:
+            directory = write_finding(out_dir, graph, seed, options, variants, outcome)
+            summary.findings.append(Finding(seed, outcome, directory))
+        if outcome.kind == OutcomeKind.INVALID:
+            log.error("seed %d: eager failed (a fuzzer bug): %s", seed, outcome.reason)
+        if progress is not None:
+            progress(f"seed {seed}: {outcome.summary()}")
+    summary.seconds = time.perf_counter() - start
+    return summary

@@ -1,0 +1,231 @@
+"""Command line: `python -m torchfuzz.cli {generate,run,fuzz,bench} ...` (also `torchfuzz`).
+
+The only module that parses arguments, prints, configures logging or exits.
+Exit codes: 0 ok, 1 finding, 2 bad input, 3 internal error (eager itself failed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import runpy
+import shutil
+import subprocess
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import torch
+
+from torchfuzz import __version__
+from torchfuzz.backends.lowering import to_fx
+from torchfuzz.backends.outcome import OutcomeKind
+from torchfuzz.backends.python import to_python
+from torchfuzz.backends.runner import check, resolve_variants
+from torchfuzz.backends.variants import BUILTIN_VARIANTS, UnknownBackendError, UnknownVariantError, resolve_backend
+from torchfuzz.campaign import run_campaign
+from torchfuzz.generator.generate import generate
+from torchfuzz.generator.options import GeneratorOptions
+from torchfuzz.ir.catalogue import UnknownOpError
+from torchfuzz.ir.dot import to_dot
+from torchfuzz.ir.serialize import Case, CaseFormatError
+from torchfuzz.ir.types import parse_dtype
+
+EXIT_OK, EXIT_FINDING, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
+_EXIT_BY_OUTCOME = {
+    OutcomeKind.OK: EXIT_OK,
+    OutcomeKind.SKIPPED: EXIT_OK,
+    OutcomeKind.MISMATCH: EXIT_FINDING,
+    OutcomeKind.CRASH: EXIT_FINDING,
+    OutcomeKind.INVALID: EXIT_INTERNAL,
+}
+_BENCH_SCRIPT = Path(__file__).resolve().parent.parent / "benchmarks" / "bench_generation.py"
+
+
+class UsageError(Exception):
+    """Bad input from the user: reported in one line, exit code 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line, no usage dump
+        raise UsageError(f"{self.prog}: {message}")
+
+
+def _seed_range(text: str) -> range:
+    start, sep, stop = text.partition(":")
+    try:
+        return range(int(start), int(stop)) if sep else range(int(start), int(start) + 1)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected A:B, got {text!r}") from None
+
+
+def _dtypes(text: str) -> tuple[torch.dtype, ...]:
+    try:
+        return tuple(parse_dtype(name.strip()) for name in text.split(","))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--log-level", default="WARNING", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+
+
+def _size_options(parser: argparse.ArgumentParser) -> None:
+    g = parser.add_argument_group("program size")
+    g.add_argument("--nodes", type=int, dest="num_nodes", help="op nodes to aim for (default 10)")
+    g.add_argument("--max-depth", type=int, help="longest op chain (default 6)")
+    g.add_argument("--max-rank", type=int, help="tensor rank bound (default 4)")
+    g.add_argument("--max-dim", type=int, help="size bound per dim (default 8)")
+    g.add_argument("--dtypes", type=_dtypes, help="comma-separated dtypes, e.g. float32,int64")
+    g.add_argument("--p-reuse", type=float, help="chance of reusing a value (default 0.35)")
+    g.add_argument("--p-noncontiguous", type=float, help="chance of a strided input (default 0.15)")
+
+
+def _check_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--backend", help="registered backend name or pkg.module:attr; replaces Inductor")
+    parser.add_argument(
+        "--variants", nargs="+", metavar="V",
+        help=f"compile variants (default: the three Inductor ones); known: {', '.join(BUILTIN_VARIANTS)}",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="torchfuzz", description="A fuzzer for torch.compile.")
+    parser.add_argument("--version", action="version", version=f"torchfuzz {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    gen = sub.add_parser("generate", help="generate one program and emit it")
+    gen.add_argument("--seed", type=int, required=True)
+    gen.add_argument("--emit", choices=["python", "fx", "ir", "dot", "json"], default="python")
+    gen.add_argument("-o", "--output", type=Path, help="write here (a .png renders the DOT graph)")
+    _size_options(gen)
+    _check_options(gen)
+    _common(gen)
+
+    run = sub.add_parser("run", help="check one program (a seed or a case file)")
+    source = run.add_mutually_exclusive_group(required=True)
+    source.add_argument("--seed", type=int)
+    source.add_argument("case", nargs="?", type=Path, help="a case JSON file")
+    _size_options(run)
+    _check_options(run)
+    _common(run)
+
+    fuzz = sub.add_parser("fuzz", help="check a range of seeds and summarize the findings")
+    fuzz.add_argument("--seeds", type=_seed_range, default=range(0, 20), help="A:B (default 0:20)")
+    fuzz.add_argument("--out", type=Path, default=Path("torchfuzz-out"), help="findings directory")
+    _size_options(fuzz)
+    _check_options(fuzz)
+    _common(fuzz)
+
+    bench = sub.add_parser("bench", help="generation throughput at 5, 10, 20 and 50 nodes")
+    bench.add_argument("--programs", type=int, default=200, help="programs per size")
+    _common(bench)
+    return parser
+
+
+def _options(args: argparse.Namespace) -> GeneratorOptions:
+    names = ("num_nodes", "max_depth", "max_rank", "max_dim", "dtypes", "p_reuse", "p_noncontiguous")
+    given = {n: getattr(args, n) for n in names if getattr(args, n, None) is not None}
+    try:
+        return GeneratorOptions(**given)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _variants(args: argparse.Namespace):
+    if args.backend:
+        resolve_backend(args.backend)
+    return resolve_variants(args.variants, args.backend)
+
+
+def _write(path: Path | None, text: str) -> None:
+    if path is None:
+        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+        return
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text)
+    tmp.replace(path)
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    options = _options(args)
+    graph = generate(args.seed, options)
+    emit = args.emit
+    if emit == "python":
+        text = to_python(graph, args.seed, _variants(args))
+    elif emit == "fx":
+        text = to_fx(graph).code.strip("\n")
+    elif emit == "ir":
+        text = graph.text()
+    elif emit == "json":
+        text = Case(graph, args.seed, options.to_dict(), _versions()).to_json()
+    else:
+        text = to_dot(graph)
+        if args.output is not None and args.output.suffix == ".png":
+            return _render_png(text, args.output)
+    _write(args.output, text)
+    return EXIT_OK
+
+
+def _render_png(dot_text: str, path: Path) -> int:
+    dot = shutil.which("dot")
+    if dot is None:
+        raise UsageError("PNG output needs Graphviz's `dot` (apt-get install -y graphviz)")
+    subprocess.run([dot, "-Tpng", "-o", str(path)], input=dot_text.encode(), check=True)
+    return EXIT_OK
+
+
+def _versions() -> dict[str, str]:
+    return {"torchfuzz": __version__, "torch": torch.__version__}
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    variants = _variants(args)
+    if args.case is not None:
+        try:
+            case = Case.from_json(args.case.read_text())
+        except OSError as exc:
+            raise UsageError(f"cannot read {args.case}: {exc.strerror}") from None
+        graph, seed = case.graph, case.seed
+    else:
+        graph, seed = generate(args.seed, _options(args)), args.seed
+    outcome = check(graph, seed, variants)
+    print(f"seed {seed}: {outcome.kind.value}: {outcome.summary()}")
+    for result in outcome.results:
+        print(f"  {result.variant:28s} {result.kind.value:9s} {result.seconds:6.2f}s")
+    return _EXIT_BY_OUTCOME[outcome.kind]
+
+
+def cmd_fuzz(args: argparse.Namespace) -> int:
+    summary = run_campaign(args.seeds, _options(args), _variants(args), args.out, progress=print)
+    print(summary.render())
+    return EXIT_FINDING if summary.findings else EXIT_OK
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    if not _BENCH_SCRIPT.exists():
+        raise UsageError(f"benchmark script not found at {_BENCH_SCRIPT} (run from a source checkout)")
+    sys.argv = [str(_BENCH_SCRIPT), "--programs", str(args.programs)]
+    runpy.run_path(str(_BENCH_SCRIPT), run_name="__main__")
+    return EXIT_OK
+
+
+_COMMANDS = {"generate": cmd_generate, "run": cmd_run, "fuzz": cmd_fuzz, "bench": cmd_bench}
+_BAD_INPUT = (UsageError, CaseFormatError, UnknownOpError, UnknownVariantError, UnknownBackendError)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+        logging.basicConfig(level=args.log_level, format="%(levelname)s %(name)s: %(message)s")
+        return _COMMANDS[args.command](args)
+    except _BAD_INPUT as exc:
+        print(f"torchfuzz: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("torchfuzz: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

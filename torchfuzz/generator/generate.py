@@ -1,0 +1,214 @@
+"""Backward program generation: from a wanted output spec down to graph inputs, reusing values.
+
+For each wanted value the generator reuses an existing compatible value, or picks an op whose
+`propose` can make it and recursively generates the operands, or makes a new graph input.
+All randomness comes from one `random.Random(seed)`.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from dataclasses import dataclass, field
+
+import torch
+
+from torchfuzz.generator.options import GeneratorOptions
+from torchfuzz.ir.catalogue import CATALOGUE, Catalogue
+from torchfuzz.ir.graph import Graph
+from torchfuzz.ir.ops.base import OpDef, SpecSampler, Trait, Want
+from torchfuzz.ir.types import ANY, ScalarSpec, Spec, TensorSpec, contiguous_strides
+from torchfuzz.passes.infer import infer_spec
+
+log = logging.getLogger(__name__)
+
+
+class GeneratorBug(Exception):
+    """An op proposal that PyTorch rejects or that gives another shape: a fuzzer bug."""
+
+
+@dataclass
+class GenerationStats:
+    """Counts of generation dead ends (an op could not make a wanted value; retried locally)."""
+
+    dead_ends: int = 0
+    reused: int = 0
+    leaves: int = 0
+
+
+def noncontiguous_strides(rng: random.Random, shape: tuple[int, ...]) -> tuple[int, ...]:
+    """Strides of a non-contiguous layout of `shape`: permuted, or stepped along one dim."""
+    rank = len(shape)
+    if rank >= 2 and rng.random() < 0.6:
+        order = list(range(rank))
+        while order == sorted(order):
+            rng.shuffle(order)
+        # Lay the dims out in `order` (outermost first) and read the strides back.
+        permuted = contiguous_strides(tuple(shape[d] for d in order))
+        strides = [0] * rank
+        for position, d in enumerate(order):
+            strides[d] = permuted[position]
+        return tuple(strides)
+    step = rng.choice((2, 3))
+    dim = rng.randrange(rank)
+    padded = list(shape)
+    padded[dim] = shape[dim] * step
+    strides = list(contiguous_strides(tuple(padded)))
+    strides[dim] *= step
+    return tuple(strides)
+
+
+@dataclass
+class _Builder:
+    rng: random.Random
+    options: GeneratorOptions
+    ops: tuple[OpDef, ...]
+    weights: tuple[float, ...]
+    graph: Graph = field(default_factory=Graph)
+    stats: GenerationStats = field(default_factory=GenerationStats)
+    budget: int = 0
+
+    def __post_init__(self) -> None:
+        o = self.options
+        self.sampler = SpecSampler(self.rng, o.dtypes, o.max_rank, o.max_dim)
+        self.budget = o.num_nodes
+
+    # --- values -------------------------------------------------------------------------------
+    def produce(self, want: Want, depth: int) -> str:
+        if want.domain == ANY and self.rng.random() < self.options.p_reuse:
+            reused = self._reusable(want)
+            if reused is not None:
+                self.stats.reused += 1
+                return reused
+        if want.domain != ANY or self.budget <= 0 or depth >= self.options.max_depth:
+            return self.leaf(want)
+        for op in self._op_order():
+            proposal = op.propose(self.sampler, want)
+            if proposal is None:
+                self.stats.dead_ends += 1
+                continue
+            self.budget -= 1
+            operands = [self.operand(w, depth + 1) for w in proposal.inputs]
+            return self._add(op, operands, proposal.attrs, want)
+        return self.leaf(want)
+
+    def operand(self, want: Want, depth: int) -> str:
+        name = self.produce(want, depth)
+        spec = self.graph.spec(name)
+        if want.contiguous and not (isinstance(spec, TensorSpec) and spec.is_contiguous):
+            self.stats.dead_ends += 1
+            return self.leaf(want)
+        return name
+
+    def _reusable(self, want: Want) -> str | None:
+        matches = [
+            v.name
+            for v in self.graph.values()
+            if _matches(v.spec, want) and getattr(v, "domain", ANY) == ANY
+        ]
+        return self.rng.choice(matches) if matches else None
+
+    def leaf(self, want: Want) -> str:
+        """A graph input (reusing one of the same spec and domain sometimes)."""
+        same = [
+            i.name for i in self.graph.inputs if i.domain == want.domain and _matches(i.spec, want)
+        ]
+        if same and self.rng.random() < self.options.p_reuse:
+            self.stats.reused += 1
+            return self.rng.choice(same)
+        self.stats.leaves += 1
+        if want.shape is None:
+            return self.graph.add_input(ScalarSpec(want.dtype), want.domain)
+        shape = want.shape
+        stride = contiguous_strides(shape)
+        numel = 1
+        for size in shape:
+            numel *= size
+        if (
+            not want.contiguous
+            and numel > 1
+            and self.rng.random() < self.options.p_noncontiguous
+        ):
+            stride = noncontiguous_strides(self.rng, shape)
+        return self.graph.add_input(TensorSpec(shape, stride, want.dtype), want.domain)
+
+    def _add(self, op: OpDef, operands: list[str], attrs: tuple, want: Want) -> str:
+        specs = [self.graph.spec(o) for o in operands]
+        try:
+            natural = infer_spec(op, specs, dict(attrs))
+        except Exception as exc:
+            raise GeneratorBug(f"op {op.name} proposal rejected by PyTorch: {exc}") from exc
+        declared: Spec
+        if want.shape is None:
+            if not isinstance(natural, ScalarSpec):
+                raise GeneratorBug(f"op {op.name} gave {natural} for a wanted Python scalar")
+            declared = ScalarSpec(want.dtype)
+        else:
+            if not isinstance(natural, TensorSpec) or natural.shape != want.shape:
+                raise GeneratorBug(f"op {op.name} gave {natural} for wanted shape {want.shape}")
+            declared = natural.with_dtype(want.dtype)
+            if want.shape not in self.sampler.shapes:
+                self.sampler.shapes.append(want.shape)
+        return self.graph.add_node(op, operands, attrs, declared)
+
+    def _op_order(self) -> list[OpDef]:
+        """All ops in a weighted random order (each op once)."""
+        keyed = [
+            (self.rng.random() ** (1.0 / w), i) for i, w in enumerate(self.weights) if w > 0
+        ]
+        keyed.sort(reverse=True)
+        return [self.ops[i] for _, i in keyed]
+
+    # --- program ------------------------------------------------------------------------------
+    def output_want(self) -> Want:
+        dtype = self.rng.choice(self.options.dtypes)
+        if self.rng.random() < self.options.p_scalar_output:
+            return Want(None, _scalar_kind(dtype))
+        return Want(self.sampler.shape(min_rank=0), dtype)
+
+
+def _scalar_kind(dtype: torch.dtype) -> torch.dtype:
+    if dtype == torch.bool:
+        return torch.bool
+    return torch.float64 if dtype.is_floating_point else torch.int64
+
+
+def _matches(spec: Spec, want: Want) -> bool:
+    if want.shape is None:
+        return isinstance(spec, ScalarSpec) and spec.dtype == want.dtype
+    return (
+        isinstance(spec, TensorSpec)
+        and spec.shape == want.shape
+        and spec.dtype == want.dtype
+        and (spec.is_contiguous or not want.contiguous)
+    )
+
+
+def generate_raw(
+    seed: int, options: GeneratorOptions = GeneratorOptions(), catalogue: Catalogue = CATALOGUE
+) -> tuple[Graph, GenerationStats]:
+    """The generated graph before passes (declared dtypes are the wanted ones)."""
+    rng = random.Random(seed)
+    ops = tuple(op for op in catalogue if not op.has(Trait.CAST) or op.weight > 0)
+    builder = _Builder(rng, options, ops, tuple(op.weight for op in ops))
+    outputs: list[str] = []
+    for _ in range(rng.randint(1, options.max_outputs)):
+        name = builder.produce(builder.output_want(), depth=0)
+        if name not in outputs:
+            outputs.append(name)
+    builder.graph.set_outputs(outputs)
+    log.debug("seed %d: %d nodes, %s", seed, len(builder.graph), builder.stats)
+    return builder.graph, builder.stats
+
+
+def generate(
+    seed: int, options: GeneratorOptions | None = None, catalogue: Catalogue = CATALOGUE
+) -> Graph:
+    """A valid program for this seed: generated, type-promoted, dead code removed, verified.
+
+    Same seed and options give the same program, byte for byte, in any process.
+    """
+    from torchfuzz.passes import default_pipeline
+
+    graph, _ = generate_raw(seed, options or GeneratorOptions(), catalogue)
+    return default_pipeline().run(graph)

@@ -1,0 +1,75 @@
+"""Generation options: one frozen record, stored in every case."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+import torch
+
+from torchfuzz.ir.types import dtype_name, parse_dtype
+
+DEFAULT_DTYPES: tuple[torch.dtype, ...] = (
+    torch.float32,
+    torch.float64,
+    torch.float16,
+    torch.bfloat16,
+    torch.int64,
+    torch.int32,
+    torch.bool,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class GeneratorOptions:
+    """What kind of programs `generate` makes.
+
+    num_nodes:        op nodes the generator aims for (casts added by type promotion come on top).
+    max_depth:        longest chain of ops from an output back to an input.
+    max_rank/max_dim: tensor rank and per-dim size bounds.
+    dtypes:           dtypes values may take.
+    p_reuse:          chance of reusing an existing compatible value instead of a new one.
+    p_noncontiguous:  chance that a tensor graph input is a non-contiguous layout.
+    max_outputs:      outputs per program, drawn in [1, max_outputs].
+    p_scalar_output:  chance that an output is a Python scalar.
+    """
+
+    num_nodes: int = 10
+    max_depth: int = 6
+    max_rank: int = 4
+    max_dim: int = 8
+    dtypes: tuple[torch.dtype, ...] = DEFAULT_DTYPES
+    p_reuse: float = 0.35
+    p_noncontiguous: float = 0.15
+    max_outputs: int = 2
+    p_scalar_output: float = 0.1
+
+    def __post_init__(self) -> None:
+        for name in ("num_nodes", "max_depth", "max_dim", "max_outputs"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"option {name} must be at least 1")
+        if not 0 <= self.max_rank <= 6:
+            raise ValueError("option max_rank must be within 0..6")
+        for name in ("p_reuse", "p_noncontiguous", "p_scalar_output"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise ValueError(f"option {name} must be a probability")
+        if not self.dtypes:
+            raise ValueError("option dtypes must not be empty")
+        for dtype in self.dtypes:
+            dtype_name(dtype)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["dtypes"] = [dtype_name(d) for d in self.dtypes]
+        return data
+
+    @staticmethod
+    def from_dict(data: dict[str, Any]) -> GeneratorOptions:
+        known = {f.name for f in fields(GeneratorOptions)}
+        unknown = set(data) - known
+        if unknown:
+            raise ValueError(f"unknown generator options: {sorted(unknown)}")
+        data = dict(data)
+        if "dtypes" in data:
+            data["dtypes"] = tuple(parse_dtype(d) for d in data["dtypes"])
+        return GeneratorOptions(**data)

@@ -1,0 +1,216 @@
+"""Value types of the IR: tensor and scalar specs, dtype names and input-data domains."""
+
+from __future__ import annotations
+
+import math
+import types
+from dataclasses import dataclass
+from typing import Union
+
+import torch
+
+# The dtypes the IR can carry, by their stable text name (used in the text form and JSON).
+DTYPES: types.MappingProxyType[str, torch.dtype] = types.MappingProxyType(
+    {
+        "float64": torch.float64,
+        "float32": torch.float32,
+        "float16": torch.float16,
+        "bfloat16": torch.bfloat16,
+        "int64": torch.int64,
+        "int32": torch.int32,
+        "int16": torch.int16,
+        "int8": torch.int8,
+        "uint8": torch.uint8,
+        "bool": torch.bool,
+        "complex64": torch.complex64,
+    }
+)
+DTYPE_NAMES: types.MappingProxyType[torch.dtype, str] = types.MappingProxyType(
+    {dtype: name for name, dtype in DTYPES.items()}
+)
+# Short names for the text form.
+_SHORT = types.MappingProxyType(
+    {
+        torch.float64: "f64",
+        torch.float32: "f32",
+        torch.float16: "f16",
+        torch.bfloat16: "bf16",
+        torch.int64: "i64",
+        torch.int32: "i32",
+        torch.int16: "i16",
+        torch.int8: "i8",
+        torch.uint8: "u8",
+        torch.bool: "b8",
+        torch.complex64: "c64",
+    }
+)
+# A Python scalar's dtype is the widest torch dtype of its kind.
+SCALAR_DTYPES = frozenset({torch.int64, torch.float64, torch.bool})
+SCALAR_PYTHON_TYPES: types.MappingProxyType[torch.dtype, type] = types.MappingProxyType(
+    {torch.int64: int, torch.float64: float, torch.bool: bool}
+)
+
+
+def dtype_name(dtype: torch.dtype) -> str:
+    """The stable text name of an IR dtype."""
+    try:
+        return DTYPE_NAMES[dtype]
+    except KeyError:
+        raise ValueError(f"dtype {dtype} is not an IR dtype; known: {sorted(DTYPES)}") from None
+
+
+def parse_dtype(name: str) -> torch.dtype:
+    """The dtype for a stable text name."""
+    try:
+        return DTYPES[name]
+    except KeyError:
+        raise ValueError(f"unknown dtype {name!r}; known: {sorted(DTYPES)}") from None
+
+
+def is_float(dtype: torch.dtype) -> bool:
+    return dtype.is_floating_point
+
+
+def is_integral(dtype: torch.dtype) -> bool:
+    """True for integer dtypes, not bool."""
+    return not dtype.is_floating_point and not dtype.is_complex and dtype != torch.bool
+
+
+def contiguous_strides(shape: tuple[int, ...]) -> tuple[int, ...]:
+    """Row-major strides of a dense tensor of this shape (PyTorch's convention for size-1 dims)."""
+    strides = []
+    acc = 1
+    for size in reversed(shape):
+        strides.append(acc)
+        acc *= max(size, 1)
+    return tuple(reversed(strides))
+
+
+def _check_int_tuple(what: str, value: tuple[int, ...]) -> None:
+    if not isinstance(value, tuple) or not all(
+        isinstance(v, int) and not isinstance(v, bool) for v in value
+    ):
+        raise TypeError(f"{what} must be a tuple of ints, got {value!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class TensorSpec:
+    """A tensor value: shape, strides (elements, may be non-contiguous) and dtype."""
+
+    shape: tuple[int, ...]
+    stride: tuple[int, ...]
+    dtype: torch.dtype
+
+    def __post_init__(self) -> None:
+        _check_int_tuple("shape", self.shape)
+        _check_int_tuple("stride", self.stride)
+        if len(self.shape) != len(self.stride):
+            raise ValueError(f"shape {self.shape} and stride {self.stride} differ in rank")
+        if any(s < 0 for s in self.shape) or any(s < 0 for s in self.stride):
+            raise ValueError(f"negative size or stride in {self.shape}/{self.stride}")
+        dtype_name(self.dtype)
+
+    @staticmethod
+    def contiguous(shape: tuple[int, ...], dtype: torch.dtype) -> TensorSpec:
+        return TensorSpec(tuple(shape), contiguous_strides(tuple(shape)), dtype)
+
+    @property
+    def rank(self) -> int:
+        return len(self.shape)
+
+    @property
+    def numel(self) -> int:
+        return math.prod(self.shape)
+
+    @property
+    def is_contiguous(self) -> bool:
+        """Dense row-major, ignoring strides of size-1 dims (as torch does)."""
+        expected = contiguous_strides(self.shape)
+        return all(
+            size <= 1 or s == e for size, s, e in zip(self.shape, self.stride, expected)
+        )
+
+    def with_dtype(self, dtype: torch.dtype) -> TensorSpec:
+        return TensorSpec(self.shape, self.stride, dtype)
+
+    def storage_size(self) -> int:
+        """Elements of storage a tensor with these strides spans."""
+        if self.numel == 0:
+            return 0
+        return 1 + sum((size - 1) * s for size, s in zip(self.shape, self.stride))
+
+    def __str__(self) -> str:
+        dims = ",".join(map(str, self.shape))
+        text = f"{_SHORT[self.dtype]}[{dims}]"
+        if not self.is_contiguous:
+            text += "{" + ",".join(map(str, self.stride)) + "}"
+        return text
+
+
+@dataclass(frozen=True, slots=True)
+class ScalarSpec:
+    """A Python scalar value: int (int64), float (float64) or bool."""
+
+    dtype: torch.dtype
+
+    def __post_init__(self) -> None:
+        if self.dtype not in SCALAR_DTYPES:
+            raise ValueError(f"a scalar is int64, float64 or bool, not {self.dtype}")
+
+    @property
+    def python_type(self) -> type:
+        return SCALAR_PYTHON_TYPES[self.dtype]
+
+    def with_dtype(self, dtype: torch.dtype) -> ScalarSpec:
+        return ScalarSpec(dtype)
+
+    def __str__(self) -> str:
+        return self.python_type.__name__
+
+
+Spec = Union[TensorSpec, ScalarSpec]
+
+
+@dataclass(frozen=True, slots=True)
+class Domain:
+    """The range input data is drawn from, chosen so every op stays well conditioned.
+
+    `kind` names the distribution; `bound` is the exclusive upper bound of index domains.
+    """
+
+    kind: str
+    bound: int = 0
+
+    def __post_init__(self) -> None:
+        if self.kind not in DOMAIN_KINDS:
+            raise ValueError(f"unknown domain {self.kind!r}; known: {sorted(DOMAIN_KINDS)}")
+        if (self.kind == "index") != (self.bound > 0):
+            raise ValueError(f"only an index domain has a positive bound: {self}")
+
+    def __str__(self) -> str:
+        return f"index<{self.bound}" if self.kind == "index" else self.kind
+
+
+# Value ranges per domain kind as (float low, float high, int low, int high), ints inclusive.
+DOMAIN_KINDS: types.MappingProxyType[str, tuple[float, float, int, int]] = (
+    types.MappingProxyType(
+        {
+            "any": (-2.0, 2.0, -4, 4),
+            "positive": (0.5, 2.0, 1, 4),
+            "small": (-1.0, 1.0, -2, 2),
+            "unit": (-0.9, 0.9, -1, 1),
+            "distinct": (-2.0, 2.0, -4, 4),
+            "index": (0.0, 0.0, 0, 0),
+        }
+    )
+)
+ANY = Domain("any")
+POSITIVE = Domain("positive")
+SMALL = Domain("small")
+UNIT = Domain("unit")
+DISTINCT = Domain("distinct")
+
+
+def index_domain(bound: int) -> Domain:
+    """Integers in [0, bound): valid indices into a dim of that size."""
+    return Domain("index", bound)

@@ -1,0 +1,43 @@
+"""The fp64 twin of a program, the numeric reference the oracle judges results against."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from torchfuzz.ir.graph import Graph
+from torchfuzz.ir.types import TensorSpec
+
+_WIDE = torch.float64
+
+
+def _widen_dtype(dtype: torch.dtype) -> torch.dtype:
+    return _WIDE if dtype.is_floating_point else dtype
+
+
+def _widen_attr(value: Any) -> Any:
+    if isinstance(value, torch.dtype):
+        return _widen_dtype(value)
+    if isinstance(value, tuple):
+        return tuple(_widen_attr(v) for v in value)
+    return value
+
+
+def widen_floats(graph: Graph) -> Graph:
+    """A copy with every floating dtype (inputs, results, dtype attributes) made float64.
+
+    Run it under `torch.set_default_dtype(torch.float64)` so that int->float ops widen too.
+    Declared specs of the copy are not re-validated: only its values are used.
+    """
+    wide = graph.copy()
+    for inp in wide.inputs:
+        if isinstance(inp.spec, TensorSpec):
+            wide.replace_input(inp.name, spec=inp.spec.with_dtype(_widen_dtype(inp.spec.dtype)))
+    for node in wide.nodes:
+        spec = node.spec
+        if isinstance(spec, TensorSpec):
+            spec = spec.with_dtype(_widen_dtype(spec.dtype))
+        attrs = tuple((k, _widen_attr(v)) for k, v in node.attrs)
+        wide.replace_node(node.name, spec=spec, attrs=attrs)
+    return wide
