@@ -77,7 +77,7 @@ def _size_options(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--max-rank", type=int, help="tensor rank bound (default 4)")
     g.add_argument("--max-dim", type=int, help="size bound per dim (default 8)")
     g.add_argument("--dtypes", type=_dtypes, help="comma-separated dtypes, e.g. float32,int64")
-    g.add_argument("--p-reuse", type=float, help="chance of reusing a value (default 0.35)")
+    g.add_argument("--p-reuse", type=float, help="chance of reusing a value (default 0.5)")
     g.add_argument("--p-noncontiguous", type=float, help="chance of a strided input (default 0.15)")
 
 

@@ -17,10 +17,14 @@ from torchfuzz.generator.options import GeneratorOptions
 from torchfuzz.ir.catalogue import CATALOGUE, Catalogue
 from torchfuzz.ir.graph import Graph
 from torchfuzz.ir.ops.base import OpDef, SpecSampler, Trait, Want
+from torchfuzz.ir.ops.scalar import CAST
 from torchfuzz.ir.types import ANY, ScalarSpec, Spec, TensorSpec, contiguous_strides
 from torchfuzz.passes.infer import infer_spec
 
 log = logging.getLogger(__name__)
+
+
+_EXTRA_OUTPUTS = 2
 
 
 class GeneratorBug(Exception):
@@ -37,20 +41,21 @@ class GenerationStats:
 
 
 def noncontiguous_strides(rng: random.Random, shape: tuple[int, ...]) -> tuple[int, ...]:
-    """Strides of a non-contiguous layout of `shape`: permuted, or stepped along one dim."""
+    """Strides of a non-contiguous layout of `shape` (which must have 2+ elements):
+    permuted dims, or a step along one dim of size > 1."""
     rank = len(shape)
     if rank >= 2 and rng.random() < 0.6:
         order = list(range(rank))
-        while order == sorted(order):
-            rng.shuffle(order)
+        rng.shuffle(order)
         # Lay the dims out in `order` (outermost first) and read the strides back.
         permuted = contiguous_strides(tuple(shape[d] for d in order))
         strides = [0] * rank
         for position, d in enumerate(order):
             strides[d] = permuted[position]
-        return tuple(strides)
+        if not TensorSpec(shape, tuple(strides), torch.float32).is_contiguous:
+            return tuple(strides)
     step = rng.choice((2, 3))
-    dim = rng.randrange(rank)
+    dim = rng.choice([d for d, size in enumerate(shape) if size > 1])
     padded = list(shape)
     padded[dim] = shape[dim] * step
     strides = list(contiguous_strides(tuple(padded)))
@@ -77,6 +82,8 @@ class _Builder:
     def produce(self, want: Want, depth: int) -> str:
         if want.domain == ANY and self.rng.random() < self.options.p_reuse:
             reused = self._reusable(want)
+            if reused is None and want.shape is not None and self.budget > 0:
+                reused = self._reuse_with_cast(want)
             if reused is not None:
                 self.stats.reused += 1
                 return reused
@@ -107,6 +114,21 @@ class _Builder:
             if _matches(v.spec, want) and getattr(v, "domain", ANY) == ANY
         ]
         return self.rng.choice(matches) if matches else None
+
+    def _reuse_with_cast(self, want: Want) -> str | None:
+        """Reuse a tensor of the wanted shape but another dtype, through a cast."""
+        matches = [
+            v.name
+            for v in self.graph.values()
+            if isinstance(v.spec, TensorSpec)
+            and v.spec.shape == want.shape
+            and getattr(v, "domain", ANY) == ANY
+        ]
+        if not matches:
+            return None
+        self.budget -= 1
+        source = self.rng.choice(matches)
+        return self._add(CAST, [source], (("dtype", want.dtype),), want)
 
     def leaf(self, want: Want) -> str:
         """A graph input (reusing one of the same spec and domain sometimes)."""
@@ -192,7 +214,12 @@ def generate_raw(
     ops = tuple(op for op in catalogue if not op.has(Trait.CAST) or op.weight > 0)
     builder = _Builder(rng, options, ops, tuple(op.weight for op in ops))
     outputs: list[str] = []
-    for _ in range(rng.randint(1, options.max_outputs)):
+    wanted = rng.randint(1, options.max_outputs)
+    # Programs whose outputs came out small (operands that must be fresh inputs stop growth)
+    # get up to two more outputs while node budget is left.
+    for attempt in range(wanted + _EXTRA_OUTPUTS):
+        if attempt >= wanted and builder.budget <= 0:
+            break
         name = builder.produce(builder.output_want(), depth=0)
         if name not in outputs:
             outputs.append(name)

@@ -39,7 +39,7 @@ class GeneratorOptions:
     max_rank: int = 4
     max_dim: int = 8
     dtypes: tuple[torch.dtype, ...] = DEFAULT_DTYPES
-    p_reuse: float = 0.35
+    p_reuse: float = 0.5
     p_noncontiguous: float = 0.15
     max_outputs: int = 2
     p_scalar_output: float = 0.1

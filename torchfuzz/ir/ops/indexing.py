@@ -32,7 +32,9 @@ def _propose_index_select(s: SpecSampler, want: Want) -> Proposal | None:
     return Proposal((Want(source, dtype), index), (("dim", signed_dim(s, d, len(want.shape))),))
 
 
-def _index_select_args(inputs: Sequence[Any], attrs: dict[str, Any]) -> tuple[tuple[Any, ...], dict[str, Any]]:
+def _index_select_args(
+    inputs: Sequence[Any], attrs: dict[str, Any]
+) -> tuple[tuple[Any, ...], dict[str, Any]]:
     # The schema puts dim between the two operands.
     return (inputs[0], attrs["dim"], inputs[1]), {}
 
@@ -55,7 +57,9 @@ def _propose_gather(s: SpecSampler, want: Want) -> Proposal | None:
     return Proposal((Want(source, dtype), index), (("dim", signed_dim(s, d, len(want.shape))),))
 
 
-def _gather_args(inputs: Sequence[Any], attrs: dict[str, Any]) -> tuple[tuple[Any, ...], dict[str, Any]]:
+def _gather_args(
+    inputs: Sequence[Any], attrs: dict[str, Any]
+) -> tuple[tuple[Any, ...], dict[str, Any]]:
     return (inputs[0], attrs["dim"], inputs[1]), {}
 
 
@@ -66,8 +70,13 @@ def _propose_take_along_dim(s: SpecSampler, want: Want) -> Proposal | None:
     d = s.rng.randrange(len(want.shape))
     size = s.dim_size()
     # Source and indices broadcast against each other in every dim but `d`.
-    source = tuple(size if i == d else (1 if s.chance(0.2) else n) for i, n in enumerate(want.shape))
-    index = tuple(n if i == d or source[i] == 1 else (1 if s.chance(0.2) else n) for i, n in enumerate(want.shape))
+    source = tuple(
+        size if i == d else (1 if s.chance(0.2) else n) for i, n in enumerate(want.shape)
+    )
+    index = tuple(
+        n if i == d or source[i] == 1 else (1 if s.chance(0.2) else n)
+        for i, n in enumerate(want.shape)
+    )
     inputs = (Want(source, dtype), Want(index, torch.int64, index_domain(size)))
     return Proposal(inputs, (("dim", signed_dim(s, d, len(want.shape))),))
 
@@ -80,14 +89,16 @@ def _propose_index(s: SpecSampler, want: Want) -> Proposal | None:
     rank = len(want.shape)
     d = s.rng.randint(0, rank)
     index_rank = s.rng.randint(0, min(2, rank - d))
-    size = s.dim_size()
+    size = s.rng.randint(2, max(2, s.max_dim))  # indexing a size-1 dim: FakeTensor's strides differ
     source = insert_dim(want.shape[:d] + want.shape[d + index_rank :], d, size)
     # FakeTensor's strides for aten.index differ from eager's unless both operands are dense.
     index = Want(want.shape[d : d + index_rank], torch.int64, index_domain(size), contiguous=True)
     return Proposal((Want(source, dtype, contiguous=True), index), (("dim", d),))
 
 
-def _index_args(inputs: Sequence[Any], attrs: dict[str, Any]) -> tuple[tuple[Any, ...], dict[str, Any]]:
+def _index_args(
+    inputs: Sequence[Any], attrs: dict[str, Any]
+) -> tuple[tuple[Any, ...], dict[str, Any]]:
     # `indices` is a list of optional tensors: None leaves a dim alone.
     return (inputs[0], [None] * attrs["dim"] + [inputs[1]]), {}
 
@@ -118,10 +129,28 @@ def _propose_masked_fill_tensor(s: SpecSampler, want: Want) -> Proposal | None:
 
 
 OPS: tuple[OpDef, ...] = (
-    OpDef("index_select", aten.index_select.default, "indexing", _propose_index_select, args=_index_select_args),
+    OpDef(
+        "index_select",
+        aten.index_select.default,
+        "indexing",
+        _propose_index_select,
+        args=_index_select_args,
+    ),
     OpDef("gather", aten.gather.default, "indexing", _propose_gather, args=_gather_args),
-    OpDef("take_along_dim", aten.take_along_dim.default, "indexing", _propose_take_along_dim, weight=0.5),
+    OpDef(
+        "take_along_dim",
+        aten.take_along_dim.default,
+        "indexing",
+        _propose_take_along_dim,
+        weight=0.5,
+    ),
     OpDef("index", aten.index.Tensor, "indexing", _propose_index, args=_index_args),
     OpDef("masked_fill", aten.masked_fill.Scalar, "indexing", _propose_masked_fill),
-    OpDef("masked_fill_tensor", aten.masked_fill.Tensor, "indexing", _propose_masked_fill_tensor, weight=0.5),
+    OpDef(
+        "masked_fill_tensor",
+        aten.masked_fill.Tensor,
+        "indexing",
+        _propose_masked_fill_tensor,
+        weight=0.5,
+    ),
 )

@@ -12,7 +12,9 @@ from torchfuzz.ir.ops.base import FLOAT_DTYPES, OpDef, Proposal, SpecSampler, Wa
 aten = torch.ops.aten
 Shape = tuple[int, ...]
 # Wanted output shape -> operand shapes and attributes (None: this op can't make it).
-ShapeRule = Callable[[SpecSampler, Shape], "tuple[tuple[Shape, ...], tuple[tuple[str, Any], ...]] | None"]
+ShapeRule = Callable[
+    [SpecSampler, Shape], "tuple[tuple[Shape, ...], tuple[tuple[str, Any], ...]] | None"
+]
 
 
 def _scaling(s: SpecSampler) -> tuple[tuple[str, Any], ...]:

@@ -25,7 +25,9 @@ def _no_attrs(s: SpecSampler) -> Attrs:
     return ()
 
 
-def activation(name: str, target: Callable, attrs: AttrSampler = _no_attrs, weight: float = 1.0) -> OpDef:
+def activation(
+    name: str, target: Callable, attrs: AttrSampler = _no_attrs, weight: float = 1.0
+) -> OpDef:
     """An elementwise activation of one float tensor (torch._refs: DEFAULT type promotion)."""
 
     def propose(s: SpecSampler, want: Want) -> Proposal | None:
@@ -84,7 +86,9 @@ def _propose_layer_norm(s: SpecSampler, want: Want) -> Proposal | None:
     return Proposal(inputs, attrs)
 
 
-def _layer_norm_args(inputs: Sequence[Any], attrs: dict[str, Any]) -> tuple[tuple[Any, ...], dict[str, Any]]:
+def _layer_norm_args(
+    inputs: Sequence[Any], attrs: dict[str, Any]
+) -> tuple[tuple[Any, ...], dict[str, Any]]:
     # weight and bias are optional operands in the middle of the signature.
     attrs = dict(attrs)
     weight, bias = (*inputs[1:], None, None)[:2]

@@ -72,7 +72,9 @@ def _correction(s: SpecSampler, reduced: int) -> Attrs:
     return (("correction", s.rng.choice((0, 1)) if reduced > 1 else 0),)
 
 
-def reduced_source(s: SpecSampler, want: Shape, count: int, keepdim: bool) -> tuple[Shape, list[int]]:
+def reduced_source(
+    s: SpecSampler, want: Shape, count: int, keepdim: bool
+) -> tuple[Shape, list[int]]:
     """An operand shape that reduces to `want` over `count` dims, and those dims."""
     if keepdim:
         dims = sorted(s.rng.sample([i for i, size in enumerate(want) if size == 1], count))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -21,7 +22,9 @@ from torchfuzz.ir.ops.base import (
 
 aten = torch.ops.aten
 Shape = tuple[int, ...]
-ShapeRule = Callable[[SpecSampler, Shape], "tuple[tuple[Shape, ...], tuple[tuple[str, Any], ...]] | None"]
+ShapeRule = Callable[
+    [SpecSampler, Shape], "tuple[tuple[Shape, ...], tuple[tuple[str, Any], ...]] | None"
+]
 VIEW = frozenset({Trait.VIEW})
 
 
@@ -38,7 +41,9 @@ def insert_dim(shape: Shape, dim: int, size: int) -> Shape:
 def listed(*names: str) -> LowerArgs:
     """A call that passes these tuple attributes as lists (aten's `int[]` arguments)."""
 
-    def args(inputs: Sequence[Any], attrs: dict[str, Any]) -> tuple[tuple[Any, ...], dict[str, Any]]:
+    def args(
+        inputs: Sequence[Any], attrs: dict[str, Any]
+    ) -> tuple[tuple[Any, ...], dict[str, Any]]:
         return tuple(inputs), {k: list(v) if k in names else v for k, v in attrs.items()}
 
     return args
@@ -109,13 +114,17 @@ def _transposed(s: SpecSampler, want: Shape):
 def _expanded(s: SpecSampler, want: Shape):
     source = s.broadcast_to(want)
     lead = len(want) - len(source)
-    size = [-1 if i >= lead and source[i - lead] == w and s.chance(0.3) else w for i, w in enumerate(want)]
+    size = [
+        -1 if i >= lead and source[i - lead] == w and s.chance(0.3) else w
+        for i, w in enumerate(want)
+    ]
     return (source,), (("size", tuple(size)),)
 
 
 def _squeezed(s: SpecSampler, want: Shape):
-    if want and s.chance(0.15):  # squeezing a dim that isn't 1 leaves the tensor as is
-        d = s.rng.randrange(len(want))
+    others = [i for i, size in enumerate(want) if size != 1]
+    if others and s.chance(0.15):  # squeezing a dim that isn't 1 leaves the tensor as is
+        d = s.rng.choice(others)
         return (want,), (("dim", signed_dim(s, d, len(want))),)
     d = s.rng.randint(0, len(want))
     return (insert_dim(want, d, 1),), (("dim", signed_dim(s, d, len(want) + 1)),)
@@ -159,7 +168,10 @@ def _selected(s: SpecSampler, want: Shape):
     index = s.rng.randrange(size)
     if s.chance(0.3):
         index -= size
-    return (insert_dim(want, d, size),), (("dim", signed_dim(s, d, len(want) + 1)), ("index", index))
+    return (insert_dim(want, d, size),), (
+        ("dim", signed_dim(s, d, len(want) + 1)),
+        ("index", index),
+    )
 
 
 def _narrowed(s: SpecSampler, want: Shape):
@@ -195,7 +207,7 @@ def _concatenated(s: SpecSampler, want: Shape):
     d = s.rng.randrange(len(want))
     cuts = sorted(s.rng.sample(range(1, want[d]), min(want[d] - 1, s.rng.randint(0, 3))))
     bounds = [0, *cuts, want[d]]
-    parts = tuple(want[:d] + (hi - lo,) + want[d + 1 :] for lo, hi in zip(bounds, bounds[1:]))
+    parts = tuple(want[:d] + (hi - lo,) + want[d + 1 :] for lo, hi in itertools.pairwise(bounds))
     return parts, (("dim", signed_dim(s, d, len(want))),)
 
 
@@ -216,7 +228,9 @@ def _chunk_sizes(length: int, chunks: int) -> list[int]:
     return _split_sizes(length, -(-length // chunks))
 
 
-def _piece(sizes_of: Callable[[int, int], list[int]], count_attr: str, max_count: int = 0) -> ShapeRule:
+def _piece(
+    sizes_of: Callable[[int, int], list[int]], count_attr: str, max_count: int = 0
+) -> ShapeRule:
     """Cut a dim into pieces (split/chunk) so that one of them, picked by `index`, is wanted."""
 
     def rule(s: SpecSampler, want: Shape):
@@ -246,7 +260,9 @@ def _unbound(s: SpecSampler, want: Shape):
     return (insert_dim(want, d, size),), attrs
 
 
-def _contiguous_args(inputs: Sequence[Any], attrs: dict[str, Any]) -> tuple[tuple[Any, ...], dict[str, Any]]:
+def _contiguous_args(
+    inputs: Sequence[Any], attrs: dict[str, Any]
+) -> tuple[tuple[Any, ...], dict[str, Any]]:
     # torch.memory_format is not an attribute type, so the call supplies it.
     return tuple(inputs), {**attrs, "memory_format": torch.contiguous_format}
 

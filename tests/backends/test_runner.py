@@ -1,0 +1,69 @@
+"""End-to-end checks: generated programs against eager, aot_eager and deliberately broken backends."""
+
+import pytest
+import torch
+
+from torchfuzz.backends.outcome import MismatchKind, OutcomeKind, Stage
+from torchfuzz.backends.runner import check, resolve_variants, run_eager, run_reference
+from torchfuzz.generator.generate import generate
+from torchfuzz.generator.options import GeneratorOptions
+
+SPEC = "tests.backends._backends:"
+FLOAT32 = GeneratorOptions(dtypes=(torch.float32,), p_scalar_output=0.0)
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_generated_programs_agree_under_eager_and_aot_eager(seed):
+    outcome = check(generate(seed), seed, resolve_variants(["eager", "aot_eager"], None))
+    assert outcome.kind in (OutcomeKind.OK, OutcomeKind.SKIPPED), outcome.summary()
+
+
+def test_reference_is_float64():
+    graph = generate(3, FLOAT32)
+    eager = run_eager(graph, 3)
+    ref = run_reference(graph, 3)
+    assert ref is not None and len(ref) == len(eager)
+    for e, r in zip(eager, ref):
+        if hasattr(e, "dtype") and e.dtype.is_floating_point:
+            assert r.dtype == torch.float64
+
+
+def test_wrong_values_backend_is_reported_as_mismatch():
+    variants = resolve_variants(["inductor"], SPEC + "off_by_backend")
+    found = 0
+    for seed in range(10):
+        graph = generate(seed, FLOAT32)
+        outcome = check(graph, seed, variants)
+        assert outcome.kind in (OutcomeKind.MISMATCH, OutcomeKind.OK, OutcomeKind.SKIPPED)
+        if outcome.kind is OutcomeKind.MISMATCH:
+            found += 1
+            mismatch = outcome.failing[0].mismatches[0]
+            assert mismatch.kind in (MismatchKind.VALUE, MismatchKind.NAN)
+            assert outcome.failing[0].variant == "inductor"
+    assert found >= 5  # float outputs of every program shift by 1e-3 (some may be scalars/ints)
+
+
+def test_crashing_backend_is_reported_as_crash_with_stage():
+    variants = resolve_variants(["inductor", "aot_eager"], SPEC + "broken_backend")
+    outcome = check(generate(1, FLOAT32), 1, variants)
+    assert outcome.kind is OutcomeKind.CRASH
+    crash = outcome.failing[0].crash
+    assert crash.stage is Stage.BACKEND and crash.exc_type.endswith("RuntimeError")
+    assert "refuses to compile" in crash.message
+    # --backend replaces Inductor only: aot_eager still ran and agreed
+    assert [r.kind for r in outcome.results] == [OutcomeKind.CRASH, OutcomeKind.OK]
+
+
+def test_runtime_failure_is_stage_run():
+    variants = resolve_variants(["inductor"], SPEC + "runtime_broken_backend")
+    outcome = check(generate(2, FLOAT32), 2, variants)
+    assert outcome.kind is OutcomeKind.CRASH
+    assert outcome.failing[0].crash.stage is Stage.RUN
+
+
+@pytest.mark.inductor
+@pytest.mark.parametrize("seed", range(3))
+def test_inductor_variants_run(seed):
+    outcome = check(generate(seed), seed, resolve_variants(None, None))
+    assert len(outcome.results) == 3
+    assert outcome.kind is not OutcomeKind.INVALID, outcome.summary()

@@ -1,0 +1,50 @@
+import json
+
+import pytest
+import torch
+
+from torchfuzz.generator.generate import generate
+from torchfuzz.ir.catalogue import UnknownOpError
+from torchfuzz.ir.serialize import (
+    Case,
+    CaseFormatError,
+    attr_from_json,
+    attr_to_json,
+    graph_from_dict,
+    graph_to_dict,
+)
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_graph_json_round_trip_is_identity(seed):
+    graph = generate(seed)
+    case = Case(graph, seed, {"num_nodes": 10}, {"torch": torch.__version__})
+    text = case.to_json()
+    again = Case.from_json(text)
+    assert again.graph == graph
+    assert again.graph.text() == graph.text()
+    assert again.to_json() == text
+    assert (again.seed, again.options, again.versions) == (seed, case.options, case.versions)
+
+
+def test_attr_encoding_keeps_types():
+    for value in [None, True, 3, 2.5, "tanh", torch.float16, (0, -1), ((1, 2), torch.int8), ()]:
+        decoded = attr_from_json(json.loads(json.dumps(attr_to_json(value))))
+        assert decoded == value and type(decoded) is type(value)
+
+
+def test_malformed_cases_raise_format_error():
+    for text in ["not json", "[]", '{"format": "other"}', '{"format": "torchfuzz-case", "version": 99}']:
+        with pytest.raises(CaseFormatError):
+            Case.from_json(text)
+    data = json.loads(Case(generate(0), 0).to_json())
+    data["graph"]["nodes"][0]["inputs"] = ["undefined_value"]
+    with pytest.raises(CaseFormatError):
+        Case.from_json(json.dumps(data))
+
+
+def test_unknown_op_raises_unknown_op_error():
+    data = graph_to_dict(generate(0))
+    data["nodes"][0]["op"] = "no_such_op"
+    with pytest.raises(UnknownOpError, match="no_such_op"):
+        graph_from_dict(data)

@@ -1,0 +1,64 @@
+import pytest
+import torch
+
+from torchfuzz.ir.types import (
+    ANY,
+    Domain,
+    ScalarSpec,
+    TensorSpec,
+    contiguous_strides,
+    dtype_name,
+    index_domain,
+    parse_dtype,
+)
+
+
+def test_contiguous_strides():
+    assert contiguous_strides((2, 3, 4)) == (12, 4, 1)
+    assert contiguous_strides(()) == ()
+    assert contiguous_strides((0, 3)) == (3, 1)
+
+
+def test_tensor_spec_validates():
+    with pytest.raises(ValueError):
+        TensorSpec((2, 3), (1,), torch.float32)
+    with pytest.raises(TypeError):
+        TensorSpec([2, 3], (3, 1), torch.float32)
+    with pytest.raises(ValueError):
+        TensorSpec((2, -1), (1, 1), torch.float32)
+    with pytest.raises(ValueError):
+        TensorSpec((2,), (1,), torch.quint8)
+
+
+def test_tensor_spec_contiguity_and_text():
+    spec = TensorSpec.contiguous((2, 3), torch.float32)
+    assert spec.is_contiguous and str(spec) == "f32[2,3]"
+    transposed = TensorSpec((2, 3), (1, 2), torch.float16)
+    assert not transposed.is_contiguous and str(transposed) == "f16[2,3]{1,2}"
+    # strides of size-1 dims do not matter, as in torch
+    assert TensorSpec((1, 3), (7, 1), torch.int64).is_contiguous
+    assert transposed.storage_size() == 6
+    assert TensorSpec((2, 3), (6, 2), torch.float32).storage_size() == 11
+
+
+def test_scalar_spec():
+    assert ScalarSpec(torch.float64).python_type is float
+    assert str(ScalarSpec(torch.int64)) == "int"
+    with pytest.raises(ValueError):
+        ScalarSpec(torch.float32)
+
+
+def test_domain():
+    assert index_domain(4) == Domain("index", 4)
+    assert str(index_domain(4)) == "index<4" and str(ANY) == "any"
+    with pytest.raises(ValueError):
+        Domain("index")
+    with pytest.raises(ValueError):
+        Domain("weird")
+
+
+def test_dtype_names_round_trip():
+    for name in ("float32", "bfloat16", "int8", "bool", "complex64"):
+        assert dtype_name(parse_dtype(name)) == name
+    with pytest.raises(ValueError):
+        parse_dtype("float8")

@@ -1,0 +1,121 @@
+"""The command line: subcommands, exit codes, one-line errors."""
+
+import json
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from torchfuzz.cli import main
+
+SPEC = "tests.backends._backends:"
+
+
+def run_cli(capsys, *argv):
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.mark.parametrize(
+    "emit, marker",
+    [("ir", "graph("), ("fx", "def forward"), ("python", "class Program"), ("json", '"torchfuzz-case"'), ("dot", "digraph")],
+)
+def test_generate_emits(capsys, emit, marker):
+    code, out, _ = run_cli(capsys, "generate", "--seed", "3", "--emit", emit)
+    assert code == 0 and marker in out
+
+
+def test_generate_size_options(capsys):
+    _, small, _ = run_cli(capsys, "generate", "--seed", "3", "--emit", "ir", "--nodes", "2")
+    _, large, _ = run_cli(capsys, "generate", "--seed", "3", "--emit", "ir", "--nodes", "30", "--max-depth", "12")
+    assert small.count(" = ") < large.count(" = ")
+    _, f32, _ = run_cli(capsys, "generate", "--seed", "3", "--emit", "ir", "--dtypes", "float32")
+    assert "f16" not in f32 and "i64[" not in f32
+
+
+def test_generate_writes_file(capsys, tmp_path):
+    target = tmp_path / "case.json"
+    code, out, _ = run_cli(capsys, "generate", "--seed", "5", "--emit", "json", "-o", str(target))
+    assert code == 0 and out == ""
+    assert json.loads(target.read_text())["seed"] == 5
+
+
+@pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz is not installed")
+def test_generate_png(capsys, tmp_path):
+    target = tmp_path / "g.png"
+    assert run_cli(capsys, "generate", "--seed", "5", "--emit", "dot", "-o", str(target))[0] == 0
+    assert target.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_run_seed_ok(capsys):
+    code, out, _ = run_cli(capsys, "run", "--seed", "2", "--variants", "eager", "aot_eager")
+    assert code == 0 and "seed 2: ok" in out and "aot_eager" in out
+
+
+def test_run_case_file(capsys, tmp_path):
+    target = tmp_path / "case.json"
+    run_cli(capsys, "generate", "--seed", "6", "--emit", "json", "-o", str(target))
+    code, out, _ = run_cli(capsys, "run", str(target), "--variants", "aot_eager")
+    assert code == 0 and "seed 6" in out
+
+
+def test_run_reports_finding_with_custom_backend(capsys):
+    code, out, _ = run_cli(
+        capsys, "run", "--seed", "4", "--dtypes", "float32", "--variants", "inductor",
+        "--backend", SPEC + "broken_backend",
+    )
+    assert code == 1 and "crash" in out
+
+
+def test_fuzz_summary(capsys, tmp_path):
+    code, out, _ = run_cli(capsys, "fuzz", "--seeds", "0:4", "--variants", "aot_eager", "--out", str(tmp_path))
+    assert code == 0
+    assert "checked 4 programs" in out and "findings: 0" in out
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["generate", "--seed", "1", "--bogus"],
+        ["generate"],
+        ["run", "--seed", "1", "--variants", "nope"],
+        ["run", "--seed", "1", "--backend", "no_such_backend"],
+        ["run", "--seed", "1", "--backend", "no.such.module:fn"],
+        ["generate", "--seed", "1", "--dtypes", "float99"],
+        ["generate", "--seed", "1", "--nodes", "0"],
+        ["fuzz", "--seeds", "x:y"],
+        ["frobnicate"],
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(capsys, argv):
+    code, _, err = run_cli(capsys, *argv)
+    assert code == 2
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+def test_bad_case_files(capsys, tmp_path):
+    bad = tmp_path / "bad.json"
+    bad.write_text("{ not json")
+    code, _, err = run_cli(capsys, "run", str(bad))
+    assert code == 2 and len(err.strip().splitlines()) == 1
+    good = tmp_path / "good.json"
+    run_cli(capsys, "generate", "--seed", "1", "--emit", "json", "-o", str(good))
+    data = json.loads(good.read_text())
+    data["graph"]["nodes"][0]["op"] = "no_such_op"
+    bad.write_text(json.dumps(data))
+    code, _, err = run_cli(capsys, "run", str(bad))
+    assert code == 2 and "unknown op 'no_such_op'" in err
+    code, _, err = run_cli(capsys, "run", str(tmp_path / "missing.json"))
+    assert code == 2 and len(err.strip().splitlines()) == 1
+
+
+def test_module_entry_point_without_traceback():
+    proc = subprocess.run(
+        [sys.executable, "-m", "torchfuzz.cli", "run", "--seed", "1", "--nope"],
+        capture_output=True, text=True,
+    )
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    proc = subprocess.run([sys.executable, "-m", "torchfuzz.cli", "run", "--help"], capture_output=True, text=True)
+    assert proc.returncode == 0 and "--log-level" in proc.stdout
