@@ -20,7 +20,13 @@ def run_cli(capsys, *argv):
 
 @pytest.mark.parametrize(
     "emit, marker",
-    [("ir", "graph("), ("fx", "def forward"), ("python", "class Program"), ("json", '"torchfuzz-case"'), ("dot", "digraph")],
+    [
+        ("ir", "graph("),
+        ("fx", "def forward"),
+        ("python", "class Program"),
+        ("json", '"torchfuzz-case"'),
+        ("dot", "digraph"),
+    ],
 )
 def test_generate_emits(capsys, emit, marker):
     code, out, _ = run_cli(capsys, "generate", "--seed", "3", "--emit", emit)
@@ -29,7 +35,9 @@ def test_generate_emits(capsys, emit, marker):
 
 def test_generate_size_options(capsys):
     _, small, _ = run_cli(capsys, "generate", "--seed", "3", "--emit", "ir", "--nodes", "2")
-    _, large, _ = run_cli(capsys, "generate", "--seed", "3", "--emit", "ir", "--nodes", "30", "--max-depth", "12")
+    _, large, _ = run_cli(
+        capsys, "generate", "--seed", "3", "--emit", "ir", "--nodes", "30", "--max-depth", "12"
+    )
     assert small.count(" = ") < large.count(" = ")
     _, f32, _ = run_cli(capsys, "generate", "--seed", "3", "--emit", "ir", "--dtypes", "float32")
     assert "f16" not in f32 and "i64[" not in f32
@@ -63,14 +71,24 @@ def test_run_case_file(capsys, tmp_path):
 
 def test_run_reports_finding_with_custom_backend(capsys):
     code, out, _ = run_cli(
-        capsys, "run", "--seed", "4", "--dtypes", "float32", "--variants", "inductor",
-        "--backend", SPEC + "broken_backend",
+        capsys,
+        "run",
+        "--seed",
+        "4",
+        "--dtypes",
+        "float32",
+        "--variants",
+        "inductor",
+        "--backend",
+        SPEC + "broken_backend",
     )
     assert code == 1 and "crash" in out
 
 
 def test_fuzz_summary(capsys, tmp_path):
-    code, out, _ = run_cli(capsys, "fuzz", "--seeds", "0:4", "--variants", "aot_eager", "--out", str(tmp_path))
+    code, out, _ = run_cli(
+        capsys, "fuzz", "--seeds", "0:4", "--variants", "aot_eager", "--out", str(tmp_path)
+    )
     assert code == 0
     assert "checked 4 programs" in out and "findings: 0" in out
 
@@ -114,8 +132,11 @@ def test_bad_case_files(capsys, tmp_path):
 def test_module_entry_point_without_traceback():
     proc = subprocess.run(
         [sys.executable, "-m", "torchfuzz.cli", "run", "--seed", "1", "--nope"],
-        capture_output=True, text=True,
+        capture_output=True,
+        text=True,
     )
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
-    proc = subprocess.run([sys.executable, "-m", "torchfuzz.cli", "run", "--help"], capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "torchfuzz.cli", "run", "--help"], capture_output=True, text=True
+    )
     assert proc.returncode == 0 and "--log-level" in proc.stdout

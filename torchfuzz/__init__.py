@@ -1,10 +1,10 @@
 """torchfuzz: a fuzzer for PyTorch's compiler (Dynamo, AOTAutograd, Inductor, custom backends).
 
-    import torchfuzz
-    graph = torchfuzz.generate(seed=3)
-    outcome = torchfuzz.check(graph, seed=3, variants=["aot_eager"])
-    script = torchfuzz.to_python(graph, seed=3)
-    module = torchfuzz.to_fx(graph)
+import torchfuzz
+graph = torchfuzz.generate(seed=3)
+outcome = torchfuzz.check(graph, seed=3, variants=["aot_eager"])
+script = torchfuzz.to_python(graph, seed=3)
+module = torchfuzz.to_fx(graph)
 """
 
 from __future__ import annotations

@@ -55,12 +55,20 @@ class CampaignSummary:
             "outcomes: " + ", ".join(f"{k.value} {self.counts[k]}" for k in OutcomeKind),
             f"findings: {len(self.findings)}",
         ]
-        lines += [f"  seed {f.seed}: {f.outcome.summary()}  -> {f.directory}" for f in self.findings]
+        lines += [
+            f"  seed {f.seed}: {f.outcome.summary()}  -> {f.directory}" for f in self.findings
+        ]
         return "\n".join(lines)
 
 
-def write_finding(out_dir: Path, graph: Graph, seed: int, options: GeneratorOptions,
-                  variants: Sequence[Variant], outcome: Outcome) -> Path:
+def write_finding(
+    out_dir: Path,
+    graph: Graph,
+    seed: int,
+    options: GeneratorOptions,
+    variants: Sequence[Variant],
+    outcome: Outcome,
+) -> Path:
     """Write case.json, repro.py, graph.dot and outcome.json into out_dir/seed-N, atomically
     (all files are written to a temporary directory that is then renamed into place)."""
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -22,7 +22,12 @@ from torchfuzz.backends.lowering import to_fx
 from torchfuzz.backends.outcome import OutcomeKind
 from torchfuzz.backends.python import to_python
 from torchfuzz.backends.runner import check, resolve_variants
-from torchfuzz.backends.variants import BUILTIN_VARIANTS, UnknownBackendError, UnknownVariantError, resolve_backend
+from torchfuzz.backends.variants import (
+    BUILTIN_VARIANTS,
+    UnknownBackendError,
+    UnknownVariantError,
+    resolve_backend,
+)
 from torchfuzz.campaign import run_campaign
 from torchfuzz.generator.generate import generate
 from torchfuzz.generator.options import GeneratorOptions
@@ -67,7 +72,9 @@ def _dtypes(text: str) -> tuple[torch.dtype, ...]:
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--log-level", default="WARNING", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    parser.add_argument(
+        "--log-level", default="WARNING", choices=["DEBUG", "INFO", "WARNING", "ERROR"]
+    )
 
 
 def _size_options(parser: argparse.ArgumentParser) -> None:
@@ -82,9 +89,13 @@ def _size_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _check_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--backend", help="registered backend name or pkg.module:attr; replaces Inductor")
     parser.add_argument(
-        "--variants", nargs="+", metavar="V",
+        "--backend", help="registered backend name or pkg.module:attr; replaces Inductor"
+    )
+    parser.add_argument(
+        "--variants",
+        nargs="+",
+        metavar="V",
         help=f"compile variants (default: the three Inductor ones); known: {', '.join(BUILTIN_VARIANTS)}",
     )
 
@@ -124,7 +135,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _options(args: argparse.Namespace) -> GeneratorOptions:
-    names = ("num_nodes", "max_depth", "max_rank", "max_dim", "dtypes", "p_reuse", "p_noncontiguous")
+    names = (
+        "num_nodes",
+        "max_depth",
+        "max_rank",
+        "max_dim",
+        "dtypes",
+        "p_reuse",
+        "p_noncontiguous",
+    )
     given = {n: getattr(args, n) for n in names if getattr(args, n, None) is not None}
     try:
         return GeneratorOptions(**given)
@@ -204,7 +223,9 @@ def cmd_fuzz(args: argparse.Namespace) -> int:
 
 def cmd_bench(args: argparse.Namespace) -> int:
     if not _BENCH_SCRIPT.exists():
-        raise UsageError(f"benchmark script not found at {_BENCH_SCRIPT} (run from a source checkout)")
+        raise UsageError(
+            f"benchmark script not found at {_BENCH_SCRIPT} (run from a source checkout)"
+        )
     sys.argv = [str(_BENCH_SCRIPT), "--programs", str(args.programs)]
     runpy.run_path(str(_BENCH_SCRIPT), run_name="__main__")
     return EXIT_OK

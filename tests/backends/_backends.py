@@ -11,9 +11,7 @@ from torch._dynamo.backends.common import aot_autograd
 WRONG_BY = 1e-3
 
 
-def broken_backend(
-    gm: torch.fx.GraphModule, example_inputs: Sequence[Any]
-) -> Callable[..., Any]:
+def broken_backend(gm: torch.fx.GraphModule, example_inputs: Sequence[Any]) -> Callable[..., Any]:
     """Raises while compiling."""
     raise RuntimeError("broken_backend refuses to compile")
 
@@ -29,9 +27,7 @@ def runtime_broken_backend(
     return compiled
 
 
-def off_by_backend(
-    gm: torch.fx.GraphModule, example_inputs: Sequence[Any]
-) -> Callable[..., Any]:
+def off_by_backend(gm: torch.fx.GraphModule, example_inputs: Sequence[Any]) -> Callable[..., Any]:
     """Runs the graph but adds ``WRONG_BY`` to every floating tensor output."""
 
     def compiled(*args: Any) -> Any:

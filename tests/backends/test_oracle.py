@@ -27,9 +27,7 @@ def _kinds(mismatches: tuple) -> list[MismatchKind]:
 def _check(
     eager: torch.Tensor, compiled: torch.Tensor, reference: torch.Tensor | None = None
 ) -> list[MismatchKind]:
-    return _kinds(
-        compare_outputs([eager], [compiled], None if reference is None else [reference])
-    )
+    return _kinds(compare_outputs([eager], [compiled], None if reference is None else [reference]))
 
 
 # --- structure -----------------------------------------------------------------
@@ -38,9 +36,7 @@ def _check(
 def test_identical_outputs_pass() -> None:
     x = torch.randn(5, 3, generator=_gen())
     assert (
-        compare_outputs(
-            [x, 3, 2.5, True], [x.clone(), 3, 2.5, True], [x.double(), 3, 2.5, True]
-        )
+        compare_outputs([x, 3, 2.5, True], [x.clone(), 3, 2.5, True], [x.double(), 3, 2.5, True])
         == ()
     )
 
@@ -91,9 +87,7 @@ def test_reference_length_must_match() -> None:
 def test_integer_and_bool_outputs_are_exact() -> None:
     big = torch.tensor([2**40, 7, -3])
     assert _check(big, big + torch.tensor([1, 0, 0])) == [MismatchKind.VALUE]
-    assert _check(torch.tensor([True, False]), torch.tensor([True, True])) == [
-        MismatchKind.VALUE
-    ]
+    assert _check(torch.tensor([True, False]), torch.tensor([True, True])) == [MismatchKind.VALUE]
     (m,) = compare_outputs([5], [6], [5])
     assert m.kind is MismatchKind.VALUE
     assert _kinds(compare_outputs([False], [True], None)) == [MismatchKind.VALUE]
@@ -247,9 +241,7 @@ def test_float16_overflow_kind_difference_is_not_reported() -> None:
 def test_float16_overflow_becoming_finite_is_caught() -> None:
     ref = torch.tensor([1e6], dtype=torch.float64)
     eager = torch.tensor([INF], dtype=torch.float16)
-    assert _check(eager, torch.tensor([60000.0], dtype=torch.float16), ref) == [
-        MismatchKind.NAN
-    ]
+    assert _check(eager, torch.tensor([60000.0], dtype=torch.float16), ref) == [MismatchKind.NAN]
 
 
 def test_float16_intermediate_overflow_in_eager_only_is_not_reported() -> None:
@@ -283,9 +275,7 @@ def test_fallback_without_reference() -> None:
 
 def test_unusable_reference_falls_back_to_eager() -> None:
     x = torch.randn(4, generator=_gen(9))
-    assert (
-        compare_outputs([x], [x.clone()], [torch.zeros(5, dtype=torch.float64)]) == ()
-    )
+    assert compare_outputs([x], [x.clone()], [torch.zeros(5, dtype=torch.float64)]) == ()
 
 
 def test_policy_controls_tolerance() -> None:

@@ -16,9 +16,7 @@ from torchfuzz.backends.outcome import (
     VariantResult,
 )
 
-MISMATCH = Mismatch(
-    0, MismatchKind.VALUE, "1 of 4 differ", max_abs_err=1.2e-3, max_rel_err=1e-3
-)
+MISMATCH = Mismatch(0, MismatchKind.VALUE, "1 of 4 differ", max_abs_err=1.2e-3, max_rel_err=1e-3)
 CRASH = Crash(Stage.BACKEND, "RuntimeError", "boom\nsecond line", "Traceback ...")
 
 
@@ -27,9 +25,7 @@ def _ok(name: str = "inductor") -> VariantResult:
 
 
 def _mismatch(name: str = "inductor") -> VariantResult:
-    return VariantResult(
-        name, OutcomeKind.MISMATCH, mismatches=(MISMATCH,), seconds=1.5
-    )
+    return VariantResult(name, OutcomeKind.MISMATCH, mismatches=(MISMATCH,), seconds=1.5)
 
 
 def _crash(name: str = "inductor_dynamic") -> VariantResult:
@@ -69,9 +65,7 @@ def test_dict_round_trip_is_exact_through_json(outcome: Outcome) -> None:
 
 
 def test_from_dict_restores_enum_members() -> None:
-    restored = Outcome.from_dict(
-        Outcome.from_results([_crash(), _mismatch()]).to_dict()
-    )
+    restored = Outcome.from_dict(Outcome.from_results([_crash(), _mismatch()]).to_dict())
     assert restored.kind is OutcomeKind.CRASH
     assert restored.results[0].crash is not None
     assert restored.results[0].crash.stage is Stage.BACKEND
@@ -110,13 +104,9 @@ def test_summary_is_one_line() -> None:
     )
     crash_only = Outcome.from_results([_crash()])
     assert (
-        crash_only.summary()
-        == "crash in inductor_dynamic at backend compile: RuntimeError: boom"
+        crash_only.summary() == "crash in inductor_dynamic at backend compile: RuntimeError: boom"
     )
-    assert (
-        Outcome(OutcomeKind.INVALID, reason="eager raised").summary()
-        == "invalid: eager raised"
-    )
+    assert Outcome(OutcomeKind.INVALID, reason="eager raised").summary() == "invalid: eager raised"
     assert Outcome.from_results([_ok(), _ok("b")]).summary() == "ok (2 variants)"
     for text in (outcome.summary(), crash_only.summary()):
         assert "\n" not in text

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from torchfuzz.backends.lowering import to_fx
 from torchfuzz.backends.inputs import make_inputs
+from torchfuzz.backends.lowering import to_fx
 from torchfuzz.backends.python import to_python
 from torchfuzz.backends.runner import resolve_variants
 from torchfuzz.generator.generate import generate
@@ -56,7 +56,12 @@ def _run(script: str, tmp_path, pythonpath: str = "") -> subprocess.CompletedPro
     path.write_text(script)
     env = {**os.environ, "PYTHONPATH": pythonpath}
     return subprocess.run(
-        [sys.executable, str(path)], capture_output=True, text=True, cwd=tmp_path, env=env, timeout=300
+        [sys.executable, str(path)],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=env,
+        timeout=300,
     )
 
 

@@ -141,9 +141,7 @@ def test_run_compiled_returns_outputs(name: str, dynamic: bool) -> None:
 def test_run_compiled_module_and_config_patch() -> None:
     model = torch.nn.Linear(8, 3)
     x = _inputs()[0]
-    variant = Variant(
-        "capture", "aot_eager", dynamo_config=(("capture_scalar_outputs", True),)
-    )
+    variant = Variant("capture", "aot_eager", dynamo_config=(("capture_scalar_outputs", True),))
     outputs, crash = run_compiled(model, [x], variant)
     assert crash is None
     torch.testing.assert_close(outputs, model(x))
@@ -161,9 +159,7 @@ def test_unknown_config_key_is_a_fuzzer_error_not_a_crash() -> None:
 
 def test_wrong_backend_output_is_a_mismatch() -> None:
     inputs = _inputs()
-    outputs, crash = run_compiled(
-        program, inputs, Variant("off", SPEC + "off_by_backend")
-    )
+    outputs, crash = run_compiled(program, inputs, Variant("off", SPEC + "off_by_backend"))
     assert crash is None
     reference = program(*[t.double() for t in inputs])
     mismatches = compare_outputs(program(*inputs), outputs, reference)

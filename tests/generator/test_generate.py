@@ -88,4 +88,3 @@ def test_noncontiguous_strides_are_not_contiguous():
         for _ in range(20):
             spec = TensorSpec(shape, noncontiguous_strides(rng, shape), torch.float32)
             assert not spec.is_contiguous
-

@@ -34,7 +34,12 @@ def test_attr_encoding_keeps_types():
 
 
 def test_malformed_cases_raise_format_error():
-    for text in ["not json", "[]", '{"format": "other"}', '{"format": "torchfuzz-case", "version": 99}']:
+    for text in [
+        "not json",
+        "[]",
+        '{"format": "other"}',
+        '{"format": "torchfuzz-case", "version": 99}',
+    ]:
         with pytest.raises(CaseFormatError):
             Case.from_json(text)
     data = json.loads(Case(generate(0), 0).to_json())

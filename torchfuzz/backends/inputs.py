@@ -61,7 +61,15 @@ def input_call(inp: Input, index: int, case_seed: int) -> tuple:
     if isinstance(spec, TensorSpec):
         integral = not (spec.dtype.is_floating_point or spec.dtype.is_complex)
         low, high = (ilo, ihi) if integral else (flo, fhi)
-        return make_tensor, (spec.shape, spec.stride, spec.dtype, low, high, inp.domain.kind == "distinct", seed)
+        return make_tensor, (
+            spec.shape,
+            spec.stride,
+            spec.dtype,
+            low,
+            high,
+            inp.domain.kind == "distinct",
+            seed,
+        )
     kind = spec.python_type
     low, high = (flo, fhi) if kind is float else (ilo, ihi)
     return make_scalar, (kind, low, high, seed)

@@ -111,9 +111,7 @@ class ComparisonPolicy:
     """How close a compiled output must be to count as equal (see module docstring)."""
 
     multiplier: float = 3.0
-    tolerances: Mapping[torch.dtype, Tolerance] = field(
-        default_factory=_default_tolerances
-    )
+    tolerances: Mapping[torch.dtype, Tolerance] = field(default_factory=_default_tolerances)
     scalar_dtype: torch.dtype = torch.float32
 
     def __post_init__(self) -> None:
@@ -128,9 +126,7 @@ class ComparisonPolicy:
             return self.tolerances[dtype]
         except KeyError:
             known = ", ".join(str(d) for d in self.tolerances)
-            raise ValueError(
-                f"no tolerance for dtype {dtype}; known: {known}"
-            ) from None
+            raise ValueError(f"no tolerance for dtype {dtype}; known: {known}") from None
 
 
 DEFAULT_POLICY = ComparisonPolicy()
@@ -167,9 +163,7 @@ def compare_outputs(
     found: list[Mismatch] = []
     if len(eager) != len(compiled):
         detail = f"eager returned {len(eager)} outputs, compiled {len(compiled)}"
-        found.append(
-            Mismatch(min(len(eager), len(compiled)), MismatchKind.COUNT, detail)
-        )
+        found.append(Mismatch(min(len(eager), len(compiled)), MismatchKind.COUNT, detail))
     for index, (e, c) in enumerate(zip(eager, compiled, strict=False)):
         r = None if reference is None else reference[index]
         mismatch = _compare_one(index, e, c, r, policy)
@@ -193,11 +187,7 @@ def _compare_one(
         return Mismatch(index, MismatchKind.VALUE, f"eager {e!r}, compiled {c!r}")
     e_t = torch.tensor(e, dtype=range_dtype)
     c_t = torch.tensor(c, dtype=range_dtype)
-    r_t = (
-        torch.tensor(r, dtype=range_dtype)
-        if isinstance(r, (int, float, complex))
-        else None
-    )
+    r_t = torch.tensor(r, dtype=range_dtype) if isinstance(r, (int, float, complex)) else None
     tol = policy.tolerance(policy.scalar_dtype)
     return _compare_float(index, e_t, c_t, r_t, range_dtype, tol, policy.multiplier)
 
@@ -209,9 +199,7 @@ def _compare_tensor(
         detail = f"eager {tuple(e.shape)}, compiled {tuple(c.shape)}"
         return Mismatch(index, MismatchKind.SHAPE, detail)
     if e.dtype != c.dtype:
-        return Mismatch(
-            index, MismatchKind.DTYPE, f"eager {e.dtype}, compiled {c.dtype}"
-        )
+        return Mismatch(index, MismatchKind.DTYPE, f"eager {e.dtype}, compiled {c.dtype}")
     e, c = e.cpu(), c.cpu()
     if not (e.dtype.is_floating_point or e.dtype.is_complex):
         return _compare_exact(index, e, c)
@@ -229,9 +217,7 @@ def _compare_tensor(
             index,
             _describe(r),
         )
-    return _compare_float(
-        index, e, c, ref, e.dtype, policy.tolerance(e.dtype), policy.multiplier
-    )
+    return _compare_float(index, e, c, ref, e.dtype, policy.tolerance(e.dtype), policy.multiplier)
 
 
 def _compare_exact(index: int, e: torch.Tensor, c: torch.Tensor) -> Mismatch | None:

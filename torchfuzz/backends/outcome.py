@@ -89,9 +89,7 @@ class Mismatch:
 
     def __post_init__(self) -> None:
         if self.output_index < 0:
-            raise ValueError(
-                f"Mismatch.output_index must be >= 0, got {self.output_index}"
-            )
+            raise ValueError(f"Mismatch.output_index must be >= 0, got {self.output_index}")
         object.__setattr__(self, "kind", MismatchKind(self.kind))
         for name in ("max_abs_err", "max_rel_err"):
             value = getattr(self, name)
@@ -203,11 +201,7 @@ class VariantResult:
         if self.crash is not None:
             return f"crash in {self.variant} at {self.crash.summary()}"
         if self.mismatches:
-            more = (
-                f" (+{len(self.mismatches) - 1} more)"
-                if len(self.mismatches) > 1
-                else ""
-            )
+            more = f" (+{len(self.mismatches) - 1} more)" if len(self.mismatches) > 1 else ""
             return f"mismatch in {self.variant}: {self.mismatches[0].summary()}{more}"
         return f"{self.kind.value} in {self.variant}"
 
@@ -250,9 +244,7 @@ class Outcome:
             raise ValueError("Outcome is OK but some variant mismatched or crashed")
 
     @classmethod
-    def from_results(
-        cls, results: Iterable[VariantResult], reason: str = ""
-    ) -> Outcome:
+    def from_results(cls, results: Iterable[VariantResult], reason: str = "") -> Outcome:
         """Combine variant results: the first failing variant decides the verdict.
 
         With no failing variant the outcome is ``INVALID`` if any result is, ``SKIPPED``

@@ -69,11 +69,13 @@ def _inputs_code(graph: Graph, seed: int) -> str:
     calls = []
     for index, inp in enumerate(graph.inputs):
         fn, args = input_call(inp, index, seed)
-        calls.append(f"        {fn.__name__}({', '.join(_literal(a) for a in args)}),  # {inp.name}")
+        calls.append(
+            f"        {fn.__name__}({', '.join(_literal(a) for a in args)}),  # {inp.name}"
+        )
     return "def make_inputs():\n    return [\n" + "\n".join(calls) + "\n    ]\n"
 
 
-_MAIN = '''
+_MAIN = """
 def load_backend(spec):
     if ":" not in spec:
         return spec
@@ -136,7 +138,7 @@ def main():
 
 if __name__ == "__main__":
     sys.exit(main())
-'''
+"""
 
 
 def to_python(graph: Graph, seed: int, variants: Sequence[Variant], header: str = "") -> str:
@@ -149,7 +151,9 @@ def to_python(graph: Graph, seed: int, variants: Sequence[Variant], header: str 
     parts = [
         doc,
         "from __future__ import annotations\n\nimport math\nimport random\nimport sys\n",
-        "\n".join(["import torch", "import torch._dynamo", "import torch._inductor.config", *imports]),
+        "\n".join(
+            ["import torch", "import torch._dynamo", "import torch._inductor.config", *imports]
+        ),
         f"SEED = {seed}\nVARIANTS = [\n    {variant_dicts},\n]",
         f"# The program (torch.fx code of the torchfuzz graph):\n{textwrap.indent(graph.text(), '# ')}",
         program,

@@ -93,7 +93,9 @@ def check(
         outputs, crash = run_compiled(to_fx(graph), make_inputs(graph, seed), variant)
         seconds = time.perf_counter() - start
         if crash is not None:
-            results.append(VariantResult(variant.name, OutcomeKind.CRASH, crash=crash, seconds=seconds))
+            results.append(
+                VariantResult(variant.name, OutcomeKind.CRASH, crash=crash, seconds=seconds)
+            )
             continue
         outputs = tuple(outputs) if isinstance(outputs, (tuple, list)) else (outputs,)
         mismatches = compare_outputs(eager, outputs, reference, policy)

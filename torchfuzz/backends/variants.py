@@ -103,9 +103,7 @@ class Variant:
             got = f"{self.name!r}, {self.backend!r}"
             raise ValueError(f"Variant needs a name and a backend, got {got}")
         if not (self.dynamic is None or isinstance(self.dynamic, bool)):
-            raise ValueError(
-                f"Variant.dynamic must be a bool or None: {self.dynamic!r}"
-            )
+            raise ValueError(f"Variant.dynamic must be a bool or None: {self.dynamic!r}")
         object.__setattr__(
             self, "dynamo_config", _config_pairs(self.dynamo_config, "dynamo_config")
         )
@@ -150,9 +148,7 @@ BUILTIN_VARIANTS: Mapping[str, Variant] = types.MappingProxyType(
         "eager": Variant("eager", backend="eager"),
         "aot_eager": Variant("aot_eager", backend="aot_eager"),
         "inductor": Variant("inductor", backend=_INDUCTOR),
-        "inductor_dynamic": Variant(
-            "inductor_dynamic", backend=_INDUCTOR, dynamic=True
-        ),
+        "inductor_dynamic": Variant("inductor_dynamic", backend=_INDUCTOR, dynamic=True),
         "inductor_dynamic_capture": Variant(
             "inductor_dynamic_capture",
             backend=_INDUCTOR,
@@ -195,9 +191,7 @@ def resolve_backend(spec: str) -> str | Callable[..., Any]:
                 f"backend {spec!r} is a {type(target).__name__}, not callable"
             )
         return target
-    if spec in _ALWAYS_KNOWN_BACKENDS or spec in torch._dynamo.list_backends(
-        exclude_tags=()
-    ):
+    if spec in _ALWAYS_KNOWN_BACKENDS or spec in torch._dynamo.list_backends(exclude_tags=()):
         return spec
     raise UnknownBackendError(
         f"unknown backend {spec!r}: not a registered name nor 'package.module:attr'"
@@ -243,14 +237,8 @@ def run_compiled(
     them must pass clones, since the program may mutate its inputs.
     """
     backend = resolve_backend(variant.backend)
-    real = (
-        torch._dynamo.lookup_backend(backend) if isinstance(backend, str) else backend
-    )
-    name = (
-        backend
-        if isinstance(backend, str)
-        else getattr(backend, "__name__", variant.backend)
-    )
+    real = torch._dynamo.lookup_backend(backend) if isinstance(backend, str) else backend
+    name = backend if isinstance(backend, str) else getattr(backend, "__name__", variant.backend)
     tracker = _TrackingBackend(real, name)
     torch._dynamo.reset()
     with contextlib.ExitStack() as stack:
@@ -263,9 +251,7 @@ def run_compiled(
         compiled = torch.compile(
             fn, backend=tracker, dynamic=variant.dynamic, fullgraph=variant.fullgraph
         )
-        log.debug(
-            "running %s under variant %s", getattr(fn, "__name__", fn), variant.name
-        )
+        log.debug("running %s under variant %s", getattr(fn, "__name__", fn), variant.name)
         try:
             return compiled(*inputs), None
         except Exception as exc:  # noqa: BLE001 - any failure is a finding
@@ -294,9 +280,7 @@ def _exception_chain(exc: BaseException) -> list[BaseException]:
 def _type_name(exc: BaseException) -> str:
     cls = type(exc)
     return (
-        cls.__qualname__
-        if cls.__module__ == "builtins"
-        else f"{cls.__module__}.{cls.__qualname__}"
+        cls.__qualname__ if cls.__module__ == "builtins" else f"{cls.__module__}.{cls.__qualname__}"
     )
 
 
@@ -317,9 +301,7 @@ def _crash_from(exc: BaseException, tracker: _TrackingBackend) -> Crash:
             inner, BaseException
         ):
             origin = inner  # raised in the backend but not seen by the tracker
-    text = "".join(
-        traceback.format_exception(origin, limit=-_TRACEBACK_FRAMES, chain=False)
-    )
+    text = "".join(traceback.format_exception(origin, limit=-_TRACEBACK_FRAMES, chain=False))
     return Crash(
         stage=stage,
         exc_type=_type_name(origin),

@@ -18,7 +18,9 @@ from torchfuzz.ir.catalogue import CATALOGUE, Catalogue
 from torchfuzz.ir.graph import Graph
 from torchfuzz.ir.ops.base import OpDef, SpecSampler, Trait, Want
 from torchfuzz.ir.ops.scalar import CAST
+from torchfuzz.ir.ops.view import CONTIGUOUS
 from torchfuzz.ir.types import ANY, ScalarSpec, Spec, TensorSpec, contiguous_strides
+from torchfuzz.passes import default_pipeline
 from torchfuzz.passes.infer import infer_spec
 
 log = logging.getLogger(__name__)
@@ -101,11 +103,18 @@ class _Builder:
 
     def operand(self, want: Want, depth: int) -> str:
         name = self.produce(want, depth)
-        spec = self.graph.spec(name)
-        if want.contiguous and not (isinstance(spec, TensorSpec) and spec.is_contiguous):
+        if not want.contiguous:
+            return name
+        # FakeTensor's strides for broadcasting ops can differ from eager's, so an intermediate
+        # is made dense explicitly rather than trusting its declared strides.
+        if self.graph.is_input(name):
+            if self.graph.spec(name).is_contiguous:
+                return name
             self.stats.dead_ends += 1
             return self.leaf(want)
-        return name
+        if self.graph.node(name).op is CONTIGUOUS:
+            return name
+        return self._add(CONTIGUOUS, [name], (), want)
 
     def _reusable(self, want: Want) -> str | None:
         matches = [
@@ -146,11 +155,7 @@ class _Builder:
         numel = 1
         for size in shape:
             numel *= size
-        if (
-            not want.contiguous
-            and numel > 1
-            and self.rng.random() < self.options.p_noncontiguous
-        ):
+        if not want.contiguous and numel > 1 and self.rng.random() < self.options.p_noncontiguous:
             stride = noncontiguous_strides(self.rng, shape)
         return self.graph.add_input(TensorSpec(shape, stride, want.dtype), want.domain)
 
@@ -175,9 +180,7 @@ class _Builder:
 
     def _op_order(self) -> list[OpDef]:
         """All ops in a weighted random order (each op once)."""
-        keyed = [
-            (self.rng.random() ** (1.0 / w), i) for i, w in enumerate(self.weights) if w > 0
-        ]
+        keyed = [(self.rng.random() ** (1.0 / w), i) for i, w in enumerate(self.weights) if w > 0]
         keyed.sort(reverse=True)
         return [self.ops[i] for _, i in keyed]
 
@@ -207,9 +210,10 @@ def _matches(spec: Spec, want: Want) -> bool:
 
 
 def generate_raw(
-    seed: int, options: GeneratorOptions = GeneratorOptions(), catalogue: Catalogue = CATALOGUE
+    seed: int, options: GeneratorOptions | None = None, catalogue: Catalogue = CATALOGUE
 ) -> tuple[Graph, GenerationStats]:
     """The generated graph before passes (declared dtypes are the wanted ones)."""
+    options = options or GeneratorOptions()
     rng = random.Random(seed)
     ops = tuple(op for op in catalogue if not op.has(Trait.CAST) or op.weight > 0)
     builder = _Builder(rng, options, ops, tuple(op.weight for op in ops))
@@ -235,7 +239,5 @@ def generate(
 
     Same seed and options give the same program, byte for byte, in any process.
     """
-    from torchfuzz.passes import default_pipeline
-
-    graph, _ = generate_raw(seed, options or GeneratorOptions(), catalogue)
+    graph, _ = generate_raw(seed, options, catalogue)
     return default_pipeline().run(graph)

@@ -31,7 +31,9 @@ class Catalogue:
         try:
             return self._by_name[name]
         except KeyError:
-            raise UnknownOpError(f"unknown op {name!r} ({len(self)} ops in the catalogue)") from None
+            raise UnknownOpError(
+                f"unknown op {name!r} ({len(self)} ops in the catalogue)"
+            ) from None
 
     def __contains__(self, name: object) -> bool:
         return name in self._by_name

@@ -22,7 +22,9 @@ def to_pydot(graph: Graph) -> pydot.Dot:
     for node in graph.nodes:
         label = f"{node.name}: {node.op.name}\n{node.spec}"
         peripheries = 2 if node.name in outputs else 1
-        dot.add_node(pydot.Node(node.name, label=_quote(label), shape="box", peripheries=peripheries))
+        dot.add_node(
+            pydot.Node(node.name, label=_quote(label), shape="box", peripheries=peripheries)
+        )
         for position, arg in enumerate(node.inputs):
             dot.add_edge(pydot.Edge(arg, node.name, label=_quote(str(position))))
     return dot

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any, Union
+from typing import TYPE_CHECKING, Any
 
 import networkx as nx
 import torch
@@ -77,7 +77,7 @@ class Node:
         return f"{self.name}: {self.spec} = {self.op.name}({', '.join(args)})"
 
 
-Value = Union[Input, Node]
+Value = Input | Node
 
 
 @dataclass
@@ -102,6 +102,9 @@ class Graph:
     @property
     def outputs(self) -> tuple[str, ...]:
         return self._outputs
+
+    def is_input(self, name: str) -> bool:
+        return name in self._inputs
 
     def __contains__(self, name: str) -> bool:
         return name in self._inputs or name in self._nodes
@@ -197,7 +200,9 @@ class Graph:
         for arg in new.inputs:
             self._users[arg][name] = None
 
-    def replace_input(self, name: str, spec: Spec | None = None, domain: Domain | None = None) -> None:
+    def replace_input(
+        self, name: str, spec: Spec | None = None, domain: Domain | None = None
+    ) -> None:
         old = self._inputs[name]
         self._inputs[name] = Input(name, spec or old.spec, domain or old.domain)
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 import types
 from dataclasses import dataclass
-from typing import Union
 
 import torch
 
@@ -126,9 +125,7 @@ class TensorSpec:
     def is_contiguous(self) -> bool:
         """Dense row-major, ignoring strides of size-1 dims (as torch does)."""
         expected = contiguous_strides(self.shape)
-        return all(
-            size <= 1 or s == e for size, s, e in zip(self.shape, self.stride, expected)
-        )
+        return all(size <= 1 or s == e for size, s, e in zip(self.shape, self.stride, expected))
 
     def with_dtype(self, dtype: torch.dtype) -> TensorSpec:
         return TensorSpec(self.shape, self.stride, dtype)
@@ -168,7 +165,7 @@ class ScalarSpec:
         return self.python_type.__name__
 
 
-Spec = Union[TensorSpec, ScalarSpec]
+Spec = TensorSpec | ScalarSpec
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,17 +189,15 @@ class Domain:
 
 
 # Value ranges per domain kind as (float low, float high, int low, int high), ints inclusive.
-DOMAIN_KINDS: types.MappingProxyType[str, tuple[float, float, int, int]] = (
-    types.MappingProxyType(
-        {
-            "any": (-2.0, 2.0, -4, 4),
-            "positive": (0.5, 2.0, 1, 4),
-            "small": (-1.0, 1.0, -2, 2),
-            "unit": (-0.9, 0.9, -1, 1),
-            "distinct": (-2.0, 2.0, -4, 4),
-            "index": (0.0, 0.0, 0, 0),
-        }
-    )
+DOMAIN_KINDS: types.MappingProxyType[str, tuple[float, float, int, int]] = types.MappingProxyType(
+    {
+        "any": (-2.0, 2.0, -4, 4),
+        "positive": (0.5, 2.0, 1, 4),
+        "small": (-1.0, 1.0, -2, 2),
+        "unit": (-0.9, 0.9, -1, 1),
+        "distinct": (-2.0, 2.0, -4, 4),
+        "index": (0.0, 0.0, 0, 0),
+    }
 )
 ANY = Domain("any")
 POSITIVE = Domain("positive")

@@ -120,12 +120,16 @@ LowerArgs = Callable[[Sequence[Any], dict[str, Any]], tuple[tuple[Any, ...], dic
 InferFn = Callable[[Sequence[Spec], dict[str, Any]], Spec]
 
 
-def positional(inputs: Sequence[Any], attrs: dict[str, Any]) -> tuple[tuple[Any, ...], dict[str, Any]]:
+def positional(
+    inputs: Sequence[Any], attrs: dict[str, Any]
+) -> tuple[tuple[Any, ...], dict[str, Any]]:
     """Default call: operands positionally, attributes as keywords."""
     return tuple(inputs), attrs
 
 
-def operand_list(inputs: Sequence[Any], attrs: dict[str, Any]) -> tuple[tuple[Any, ...], dict[str, Any]]:
+def operand_list(
+    inputs: Sequence[Any], attrs: dict[str, Any]
+) -> tuple[tuple[Any, ...], dict[str, Any]]:
     """Ops such as cat/stack take their operands as one list argument."""
     return (list(inputs),), attrs
 

@@ -28,7 +28,9 @@ INTEGRAL = INT_DTYPES | BOOL_DTYPES
 ELEMENTWISE = frozenset({Trait.ELEMENTWISE})
 
 
-def operand_dtype(s: SpecSampler, want: torch.dtype, allowed: frozenset[torch.dtype]) -> torch.dtype | None:
+def operand_dtype(
+    s: SpecSampler, want: torch.dtype, allowed: frozenset[torch.dtype]
+) -> torch.dtype | None:
     """Mostly the wanted dtype (no cast needed), sometimes another allowed one (mixed types)."""
     if want in allowed and not s.chance(0.15):
         return want
@@ -116,9 +118,7 @@ def _propose_where(s: SpecSampler, want: Want) -> Proposal | None:
     b = a if s.chance(0.8) else s.dtype(REAL_DTYPES)
     shapes = [want.shape, s.broadcast_to(want.shape), s.broadcast_to(want.shape)]
     s.rng.shuffle(shapes)
-    return Proposal(
-        (Want(shapes[0], torch.bool), Want(shapes[1], a), Want(shapes[2], b))
-    )
+    return Proposal((Want(shapes[0], torch.bool), Want(shapes[1], a), Want(shapes[2], b)))
 
 
 def _propose_clamp(s: SpecSampler, want: Want) -> Proposal | None:
@@ -201,12 +201,19 @@ OPS: tuple[OpDef, ...] = (
     with_scalar("mul_scalar", aten.mul.Scalar, P.DEFAULT),
     with_scalar("sub_scalar", aten.sub.Scalar, P.DEFAULT),
     with_scalar("div_scalar", aten.div.Scalar, P.INT_TO_FLOAT, domains=(ANY, POSITIVE)),
-    with_scalar("pow_scalar", aten.pow.Tensor_Scalar, P.BOOL_TO_LONG, FLOAT_DTYPES, (POSITIVE, SMALL)),
+    with_scalar(
+        "pow_scalar", aten.pow.Tensor_Scalar, P.BOOL_TO_LONG, FLOAT_DTYPES, (POSITIVE, SMALL)
+    ),
     with_scalar("gt_scalar", aten.gt.Scalar, P.ALWAYS_BOOL),
     # ternary
     OpDef("where", aten.where.self, "pointwise", _propose_where, ELEMENTWISE, P.NO_OPMATH, (1, 2)),
     OpDef("clamp", aten.clamp.default, "pointwise", _propose_clamp, ELEMENTWISE, P.DEFAULT, (0,)),
     OpDef(
-        "clamp_tensor", aten.clamp.Tensor, "pointwise", _propose_clamp_tensor, ELEMENTWISE, P.DEFAULT
+        "clamp_tensor",
+        aten.clamp.Tensor,
+        "pointwise",
+        _propose_clamp_tensor,
+        ELEMENTWISE,
+        P.DEFAULT,
     ),
 )

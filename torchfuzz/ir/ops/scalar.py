@@ -101,7 +101,9 @@ def _propose_constant(s: SpecSampler, want: Want) -> Proposal | None:
 
 
 def _infer_constant(specs: Sequence[Spec], attrs: dict[str, Any]) -> Spec:
-    return ScalarSpec({float: torch.float64, int: torch.int64, bool: torch.bool}[type(attrs["value"])])
+    return ScalarSpec(
+        {float: torch.float64, int: torch.int64, bool: torch.bool}[type(attrs["value"])]
+    )
 
 
 def _propose_full(s: SpecSampler, want: Want) -> Proposal | None:
@@ -116,7 +118,9 @@ def _propose_full(s: SpecSampler, want: Want) -> Proposal | None:
     return Proposal((), (("size", want.shape), ("fill_value", value), ("dtype", want.dtype)))
 
 
-def _full_args(inputs: Sequence[Any], attrs: dict[str, Any]) -> tuple[tuple[Any, ...], dict[str, Any]]:
+def _full_args(
+    inputs: Sequence[Any], attrs: dict[str, Any]
+) -> tuple[tuple[Any, ...], dict[str, Any]]:
     attrs = dict(attrs)
     return (list(attrs.pop("size")), attrs.pop("fill_value")), attrs
 
@@ -129,19 +133,27 @@ def _propose_scalar_tensor(s: SpecSampler, want: Want) -> Proposal | None:
     return Proposal((Want(None, source),), (("dtype", want.dtype),))
 
 
-CAST = OpDef("cast", aten._to_copy.default, "cast", _propose_cast, frozenset({Trait.CAST}), weight=0.5)
-TO_FLOAT = OpDef(
-    "to_float", float, "cast", scalar_cast_to(torch.float64), frozenset({Trait.SCALAR, Trait.CAST}),
-    infer=lambda specs, attrs: ScalarSpec(torch.float64), weight=0.3,
+CAST = OpDef(
+    "cast", aten._to_copy.default, "cast", _propose_cast, frozenset({Trait.CAST}), weight=0.5
 )
-TO_INT = OpDef(
-    "to_int", int, "cast", scalar_cast_to(torch.int64), frozenset({Trait.SCALAR, Trait.CAST}),
-    infer=lambda specs, attrs: ScalarSpec(torch.int64), weight=0.3,
-)
-TO_BOOL = OpDef(
-    "to_bool", bool, "cast", scalar_cast_to(torch.bool), frozenset({Trait.SCALAR, Trait.CAST}),
-    infer=lambda specs, attrs: ScalarSpec(torch.bool), weight=0.3,
-)
+
+
+def scalar_cast(name: str, target: type, result: torch.dtype) -> OpDef:
+    """float(x), int(x) or bool(x) of a Python scalar."""
+    return OpDef(
+        name,
+        target,
+        "cast",
+        scalar_cast_to(result),
+        frozenset({Trait.SCALAR, Trait.CAST}),
+        infer=lambda specs, attrs: ScalarSpec(result),
+        weight=0.3,
+    )
+
+
+TO_FLOAT = scalar_cast("to_float", float, torch.float64)
+TO_INT = scalar_cast("to_int", int, torch.int64)
+TO_BOOL = scalar_cast("to_bool", bool, torch.bool)
 # Which op casts a value to a dtype: tensors use one op, Python scalars one per kind.
 SCALAR_CASTS = {torch.float64: TO_FLOAT, torch.int64: TO_INT, torch.bool: TO_BOOL}
 
@@ -158,22 +170,62 @@ OPS: tuple[OpDef, ...] = (
     TO_INT,
     TO_BOOL,
     OpDef(
-        "item", aten.item.default, "scalar", _propose_item,
-        frozenset({Trait.DATA_DEPENDENT}), infer=_infer_item, weight=1.5,
-    ),
-    OpDef("scalar_add", operator.add, "scalar", _scalar_binary_propose(False), SCALAR_TRAITS, infer=_infer_scalar_binary),
-    OpDef("scalar_sub", operator.sub, "scalar", _scalar_binary_propose(False), SCALAR_TRAITS, infer=_infer_scalar_binary),
-    OpDef("scalar_mul", operator.mul, "scalar", _scalar_binary_propose(False), SCALAR_TRAITS, infer=_infer_scalar_binary),
-    OpDef(
-        "scalar_truediv", operator.truediv, "scalar", _scalar_binary_propose(True), SCALAR_TRAITS,
-        infer=_infer_truediv, weight=0.5,
+        "item",
+        aten.item.default,
+        "scalar",
+        _propose_item,
+        frozenset({Trait.DATA_DEPENDENT}),
+        infer=_infer_item,
+        weight=1.5,
     ),
     OpDef(
-        "constant", None, "constant", _propose_constant, frozenset({Trait.CONSTANT, Trait.SCALAR}),
-        infer=_infer_constant, weight=0.5,
+        "scalar_add",
+        operator.add,
+        "scalar",
+        _scalar_binary_propose(False),
+        SCALAR_TRAITS,
+        infer=_infer_scalar_binary,
+    ),
+    OpDef(
+        "scalar_sub",
+        operator.sub,
+        "scalar",
+        _scalar_binary_propose(False),
+        SCALAR_TRAITS,
+        infer=_infer_scalar_binary,
+    ),
+    OpDef(
+        "scalar_mul",
+        operator.mul,
+        "scalar",
+        _scalar_binary_propose(False),
+        SCALAR_TRAITS,
+        infer=_infer_scalar_binary,
+    ),
+    OpDef(
+        "scalar_truediv",
+        operator.truediv,
+        "scalar",
+        _scalar_binary_propose(True),
+        SCALAR_TRAITS,
+        infer=_infer_truediv,
+        weight=0.5,
+    ),
+    OpDef(
+        "constant",
+        None,
+        "constant",
+        _propose_constant,
+        frozenset({Trait.CONSTANT, Trait.SCALAR}),
+        infer=_infer_constant,
+        weight=0.5,
     ),
     OpDef("full", aten.full.default, "constant", _propose_full, args=_full_args, weight=0.3),
     OpDef(
-        "scalar_tensor", aten.scalar_tensor.default, "constant", _propose_scalar_tensor, weight=0.5,
+        "scalar_tensor",
+        aten.scalar_tensor.default,
+        "constant",
+        _propose_scalar_tensor,
+        weight=0.5,
     ),
 )

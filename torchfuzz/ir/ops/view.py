@@ -292,6 +292,11 @@ def shape_op(
     return OpDef(name, target, "view", propose, traits, args=call, select=select, weight=weight)
 
 
+# Also used by the generator to give `view` a dense operand.
+CONTIGUOUS = shape_op(
+    "contiguous", aten.clone.default, _same, frozenset(), _contiguous_args, weight=0.5
+)
+
 OPS: tuple[OpDef, ...] = (
     shape_op("view", aten.view.default, _reshaped("size"), contiguous=True),
     shape_op("reshape", aten.reshape.default, _reshaped("shape"), frozenset()),
@@ -304,7 +309,7 @@ OPS: tuple[OpDef, ...] = (
     shape_op("select", aten.select.int, _selected),
     shape_op("narrow", aten.narrow.default, _narrowed),
     shape_op("flatten", aten.flatten.using_ints, _flattened, frozenset()),
-    shape_op("contiguous", aten.clone.default, _same, frozenset(), _contiguous_args, weight=0.5),
+    CONTIGUOUS,
     shape_op("cat", aten.cat.default, _concatenated, frozenset(), operand_list),
     shape_op("stack", aten.stack.default, _stacked, frozenset(), operand_list, weight=0.5),
     shape_op("split", aten.split.Tensor, _piece(_split_sizes, "split_size"), select="index"),
