@@ -143,12 +143,19 @@ class Variant:
         )
 
 
+# Inductor keeps float16/bfloat16 intermediates in float32 unless told to round like eager;
+# without this, a rounding step that eager does (e.g. before a float->int cast or `round`)
+# is skipped and every such program reports a false mismatch (ORACLE_NOTES "Low precision").
+_EAGER_ROUNDING = (("emulate_precision_casts", True),)
+
 BUILTIN_VARIANTS: Mapping[str, Variant] = types.MappingProxyType(
     {
         "eager": Variant("eager", backend="eager"),
         "aot_eager": Variant("aot_eager", backend="aot_eager"),
-        "inductor": Variant("inductor", backend=_INDUCTOR),
-        "inductor_dynamic": Variant("inductor_dynamic", backend=_INDUCTOR, dynamic=True),
+        "inductor": Variant("inductor", backend=_INDUCTOR, inductor_config=_EAGER_ROUNDING),
+        "inductor_dynamic": Variant(
+            "inductor_dynamic", backend=_INDUCTOR, dynamic=True, inductor_config=_EAGER_ROUNDING
+        ),
         "inductor_dynamic_capture": Variant(
             "inductor_dynamic_capture",
             backend=_INDUCTOR,
@@ -157,6 +164,7 @@ BUILTIN_VARIANTS: Mapping[str, Variant] = types.MappingProxyType(
                 ("capture_scalar_outputs", True),
                 ("capture_dynamic_output_shape_ops", True),
             ),
+            inductor_config=_EAGER_ROUNDING,
         ),
     }
 )
