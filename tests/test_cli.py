@@ -140,3 +140,11 @@ def test_module_entry_point_without_traceback():
         [sys.executable, "-m", "torchfuzz.cli", "run", "--help"], capture_output=True, text=True
     )
     assert proc.returncode == 0 and "--log-level" in proc.stdout
+
+
+def test_bench_prints_a_table(capsys):
+    code, out, _ = run_cli(capsys, "bench", "--programs", "2")
+    assert code == 0
+    lines = out.strip().splitlines()
+    assert lines[0].split()[:3] == ["nodes", "graphs/s", "ms/graph"]
+    assert [line.split()[0] for line in lines[1:]] == ["5", "10", "20", "50"]

@@ -15,8 +15,9 @@ import torch
 
 from torchfuzz.ir.graph import Graph, Input
 from torchfuzz.ir.ops.base import Trait
+from torchfuzz.ir.ops.scalar import conversion
 from torchfuzz.ir.types import DOMAIN_KINDS, ScalarSpec, Spec, TensorSpec
-from torchfuzz.passes.infer import apply_op
+from torchfuzz.passes.infer import apply_op, spec_of
 
 
 def make_input(inp: Input, seed: int) -> Any:
@@ -54,10 +55,14 @@ def make_inputs(graph: Graph, seed: int = 0) -> dict[str, Any]:
 
 
 def coerce(value: Any, spec: Spec) -> Any:
-    """`value` converted to `spec`'s dtype (tensor `.to`, or the Python scalar type)."""
-    if isinstance(spec, TensorSpec):
-        return value.to(spec.dtype)
-    return spec.python_type(value)
+    """`value` converted to `spec`'s dtype the way the IR converts (`conversion`: floats are
+    rounded before they become integers)."""
+    source = spec_of(value)
+    if source.dtype == spec.dtype:
+        return value
+    for op, attrs in conversion(source, spec):
+        value = apply_op(op, [value], dict(attrs))
+    return value
 
 
 def evaluate(

@@ -33,11 +33,25 @@ def promote(graph: Graph) -> tuple[Graph, bool]:
     return result.graph, result.modified
 
 
+ROUNDING = {CATALOGUE.get("round"), CATALOGUE.get("scalar_round")}
+
+
+def conversion_of(graph: Graph, name: str) -> list[str]:
+    """The conversion nodes after `name`: single users, maybe a rounding, then a cast."""
+    chain = []
+    while True:
+        (user,) = graph.users(name)
+        chain.append(user)
+        if graph.node(user).op not in ROUNDING or not graph.users(user):
+            return chain
+        name = user
+
+
 def cast_of(graph: Graph, name: str) -> str:
-    """The single user of `name`, which must be a cast."""
-    (user,) = graph.users(name)
-    assert graph.node(user).op.has(Trait.CAST)
-    return user
+    """The last node of the conversion of `name`: a cast, or the rounding to a Python int."""
+    last = conversion_of(graph, name)[-1]
+    assert graph.node(last).op.has(Trait.CAST) or graph.node(last).op in ROUNDING
+    return last
 
 
 def test_add_int32_float16_declared_int32():
@@ -54,7 +68,10 @@ def test_add_int32_float16_declared_int32():
     assert out.node(c).attrs == (("dtype", I32),)
     assert out.spec(c) == TensorSpec.contiguous((2, 3), I32)
     assert out.node(w).inputs == (c,)
-    assert [n.name for n in out.nodes] == [v, c, w]  # the cast sits right after the node
+    # float -> int: rounded first, then cast, right after the node
+    r = conversion_of(out, v)[0]
+    assert out.node(r).op is CATALOGUE.get("round")
+    assert [n.name for n in out.nodes] == [v, r, c, w]
 
 
 def test_sin_int64_declared_int64_rewires_outputs():
@@ -100,7 +117,7 @@ def test_python_scalar_op_gets_a_scalar_cast_without_attrs():
     assert modified
     assert out.spec(v) == ScalarSpec(F64)
     c = cast_of(out, v)
-    assert out.node(c).op is CATALOGUE.get("to_int")
+    assert out.node(c).op is CATALOGUE.get("scalar_round")  # float -> int rounds
     assert out.node(c).attrs == ()
     assert out.spec(c) == ScalarSpec(I64)
 
@@ -130,7 +147,7 @@ def test_chain_reads_the_upstream_cast():
     assert out.spec(v2).dtype == I64  # from the cast's spec: reading v1's f16 would give f16
     assert out.node(v3).inputs == (c2, x)
     assert out.spec(v3).dtype == I32 and not out.users(v3)
-    assert len(out) == len(g) + 2
+    assert len(out) == len(g) + 3  # round + cast after v1 (f16), cast after v2 (i64)
 
 
 def test_downstream_sees_the_declared_dtype_through_the_cast():

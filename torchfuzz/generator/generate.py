@@ -17,7 +17,7 @@ from torchfuzz.generator.options import GeneratorOptions
 from torchfuzz.ir.catalogue import CATALOGUE, Catalogue
 from torchfuzz.ir.graph import Graph
 from torchfuzz.ir.ops.base import OpDef, SpecSampler, Trait, Want
-from torchfuzz.ir.ops.scalar import CAST
+from torchfuzz.ir.ops.scalar import conversion
 from torchfuzz.ir.ops.view import CONTIGUOUS
 from torchfuzz.ir.types import ANY, ScalarSpec, Spec, TensorSpec, contiguous_strides
 from torchfuzz.passes import default_pipeline
@@ -125,7 +125,7 @@ class _Builder:
         return self.rng.choice(matches) if matches else None
 
     def _reuse_with_cast(self, want: Want) -> str | None:
-        """Reuse a tensor of the wanted shape but another dtype, through a cast."""
+        """Reuse a tensor of the wanted shape but another dtype, through a conversion."""
         matches = [
             v.name
             for v in self.graph.values()
@@ -136,8 +136,13 @@ class _Builder:
         if not matches:
             return None
         self.budget -= 1
-        source = self.rng.choice(matches)
-        return self._add(CAST, [source], (("dtype", want.dtype),), want)
+        name = self.rng.choice(matches)
+        source = self.graph.spec(name)
+        steps = conversion(source, want.spec())
+        for index, (op, attrs) in enumerate(steps):
+            last = index == len(steps) - 1
+            name = self._add(op, [name], attrs, want if last else Want(want.shape, source.dtype))
+        return name
 
     def leaf(self, want: Want) -> str:
         """A graph input (reusing one of the same spec and domain sometimes)."""

@@ -206,12 +206,14 @@ class Graph:
         old = self._inputs[name]
         self._inputs[name] = Input(name, spec or old.spec, domain or old.domain)
 
-    def replace_all_uses_with(self, old: str, new: str) -> None:
-        """Make every user of `old` (and the outputs) read `new` instead."""
+    def replace_all_uses_with(self, old: str, new: str, keep: Iterable[str] = ()) -> None:
+        """Make every user of `old` (and the outputs) read `new` instead, except `new` itself
+        and the nodes named in `keep`."""
         if new not in self:
             raise KeyError(f"unknown value {new!r}")
+        keep = {new, *keep}
         for user in self.users(old):
-            if user == new:
+            if user in keep:
                 continue
             node = self._nodes[user]
             self.replace_node(user, inputs=tuple(new if i == old else i for i in node.inputs))

@@ -22,7 +22,7 @@ from torch._prims_common import elementwise_dtypes
 
 from torchfuzz.ir.graph import Graph, Node
 from torchfuzz.ir.ops.base import OpDef
-from torchfuzz.ir.ops.scalar import cast_op_for
+from torchfuzz.ir.ops.scalar import conversion
 from torchfuzz.ir.types import ScalarSpec, Spec, TensorSpec, dtype_name
 from torchfuzz.passes.base import Pass, PassResult
 from torchfuzz.passes.infer import InferenceError, fake_value, infer_spec
@@ -100,14 +100,16 @@ class TypePromotion(Pass):
                 node.name,
             )
         graph.replace_node(node.name, spec=natural)
-        cast = cast_op_for(declared)
-        attrs: tuple[tuple[str, Any], ...] = (
-            (("dtype", declared.dtype),) if isinstance(declared, TensorSpec) else ()
-        )
-        cast_spec = self._cast_spec(graph, node.name, cast, natural, declared, attrs)
-        cast_name = graph.add_node(cast, (node.name,), attrs, cast_spec, after=node.name)
-        graph.replace_all_uses_with(node.name, cast_name)
-        log.debug("%s: %s -> %s, cast %s inserted", node.name, declared, natural, cast_name)
+        steps = conversion(natural, declared)
+        chain: list[str] = []
+        previous, spec = node.name, natural
+        for index, (op, attrs) in enumerate(steps):
+            target = declared if index == len(steps) - 1 else None
+            spec = self._step_spec(graph, node.name, op, spec, target, attrs)
+            previous = graph.add_node(op, (previous,), attrs, spec, after=previous)
+            chain.append(previous)
+        graph.replace_all_uses_with(node.name, previous, keep=chain)
+        log.debug("%s: %s -> %s, converted by %s", node.name, declared, natural, chain)
         return True
 
     def _natural(self, graph: Graph, node: Node) -> Spec:
@@ -121,13 +123,22 @@ class TypePromotion(Pass):
                 f"cannot compute the result type: {type(exc).__name__}: {exc}", graph, node.name
             ) from exc
 
-    def _cast_spec(
-        self, graph: Graph, node: str, cast: OpDef, natural: Spec, declared: Spec, attrs: tuple
+    def _step_spec(
+        self,
+        graph: Graph,
+        node: str,
+        op: OpDef,
+        source: Spec,
+        declared: Spec | None,
+        attrs: tuple,
     ) -> Spec:
-        if isinstance(declared, ScalarSpec):
-            return declared
+        """The spec of one conversion step: PyTorch's, with the declared dtype at the end."""
+        if isinstance(source, ScalarSpec):
+            return declared or infer_spec(op, [source], dict(attrs))
         try:
-            inferred = infer_spec(cast, [natural], dict(attrs))
+            inferred = infer_spec(op, [source], dict(attrs))
         except InferenceError as exc:
-            raise self.error(f"cannot cast to {declared}: {exc}", graph, node) from exc
+            raise self.error(f"cannot convert to {declared}: {exc}", graph, node) from exc
+        if declared is None:
+            return inferred
         return TensorSpec(declared.shape, inferred.stride, declared.dtype)

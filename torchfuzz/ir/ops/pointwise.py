@@ -147,6 +147,9 @@ def _propose_clamp_tensor(s: SpecSampler, want: Want) -> Proposal | None:
     )
 
 
+# Also used before float -> integer conversions (see scalar.conversion).
+ROUND = unary("round", aten.round.default, P.DEFAULT, FLOAT_DTYPES)
+
 OPS: tuple[OpDef, ...] = (
     # unary math
     unary("abs", aten.abs.default, P.COMPLEX_TO_FLOAT, NUMERIC),
@@ -165,7 +168,7 @@ OPS: tuple[OpDef, ...] = (
     unary("erf", aten.erf.default, P.INT_TO_FLOAT, NUMERIC),
     unary("floor", aten.floor.default, P.DEFAULT, NUMERIC),
     unary("ceil", aten.ceil.default, P.DEFAULT, NUMERIC),
-    unary("round", aten.round.default, P.DEFAULT, FLOAT_DTYPES),
+    ROUND,
     unary("trunc", aten.trunc.default, P.DEFAULT, FLOAT_DTYPES),
     unary("sign", aten.sign.default, P.DEFAULT, NUMERIC),
     unary("square", aten.square.default, P.BOOL_TO_LONG, NUMERIC),

@@ -19,6 +19,7 @@ from torchfuzz.ir.ops.base import (
     Trait,
     Want,
 )
+from torchfuzz.ir.ops.pointwise import ROUND
 from torchfuzz.ir.types import ANY, POSITIVE, SCALAR_PYTHON_TYPES, ScalarSpec, Spec, TensorSpec
 
 aten = torch.ops.aten
@@ -35,7 +36,9 @@ _SCALAR_OF_TENSOR[torch.bool] = torch.bool
 def _propose_cast(s: SpecSampler, want: Want) -> Proposal | None:
     if want.is_scalar:
         return None
-    source = s.dtype(REAL_DTYPES - {want.dtype})
+    # Float sources are converted to integers by `conversion` (with rounding), not here.
+    sources = REAL_DTYPES if want.dtype.is_floating_point else INT_DTYPES | BOOL_DTYPES
+    source = s.dtype(sources - {want.dtype})
     if source is None:
         return None
     return Proposal((Want(want.shape, source),), (("dtype", want.dtype),))
@@ -158,9 +161,40 @@ TO_BOOL = scalar_cast("to_bool", bool, torch.bool)
 SCALAR_CASTS = {torch.float64: TO_FLOAT, torch.int64: TO_INT, torch.bool: TO_BOOL}
 
 
-def cast_op_for(spec: Spec) -> OpDef:
-    """The op that converts a value to `spec`'s dtype."""
-    return CAST if isinstance(spec, TensorSpec) else SCALAR_CASTS[spec.dtype]
+def _propose_scalar_round(s: SpecSampler, want: Want) -> Proposal | None:
+    if not want.is_scalar or want.dtype != torch.int64:
+        return None
+    return Proposal((Want(None, torch.float64),))
+
+
+SCALAR_ROUND = OpDef(
+    "scalar_round",
+    round,
+    "scalar",
+    _propose_scalar_round,
+    frozenset({Trait.SCALAR}),
+    infer=lambda specs, attrs: ScalarSpec(torch.int64),
+    weight=0.3,
+)
+Step = tuple[OpDef, tuple[tuple[str, Any], ...]]
+
+
+def conversion(source: Spec, target: Spec) -> tuple[Step, ...]:
+    """The ops (with attributes) that convert a value of `source`'s dtype to `target`'s.
+
+    A float becomes an integer or bool through `round` first: a float that is mathematically
+    integral (a saturated tanh, a normalized 1.0) may come out one ulp below it on one side,
+    and truncation would turn that rounding noise into an off-by-one finding.
+    """
+    from_float = source.dtype.is_floating_point and not target.dtype.is_floating_point
+    if isinstance(target, TensorSpec):
+        rounding: tuple[Step, ...] = ((ROUND, ()),) if from_float else ()
+        return (*rounding, (CAST, (("dtype", target.dtype),)))
+    if not from_float:
+        return ((SCALAR_CASTS[target.dtype], ()),)
+    if target.dtype == torch.bool:
+        return ((SCALAR_ROUND, ()), (TO_BOOL, ()))
+    return ((SCALAR_ROUND, ()),)
 
 
 SCALAR_TRAITS = frozenset({Trait.SCALAR})
@@ -169,6 +203,7 @@ OPS: tuple[OpDef, ...] = (
     TO_FLOAT,
     TO_INT,
     TO_BOOL,
+    SCALAR_ROUND,
     OpDef(
         "item",
         aten.item.default,
