@@ -40,7 +40,8 @@ def test_generate_size_options(capsys):
     )
     assert small.count(" = ") < large.count(" = ")
     _, f32, _ = run_cli(capsys, "generate", "--seed", "3", "--emit", "ir", "--dtypes", "float32")
-    assert "f16" not in f32 and "i64[" not in f32
+    # index tensors and masks keep int64/bool; no other float dtype appears
+    assert "f16" not in f32 and "f64" not in f32
 
 
 def test_generate_writes_file(capsys, tmp_path):

@@ -48,8 +48,14 @@ def test_builtin_variants() -> None:
     for name, variant in BUILTIN_VARIANTS.items():
         assert variant.name == name
     assert get_variant("inductor") == Variant(
-        "inductor", "inductor", dynamic=False, fullgraph=False
+        "inductor",
+        "inductor",
+        dynamic=False,
+        fullgraph=False,
+        inductor_config=(("emulate_precision_casts", True),),
     )
+    for name in DEFAULT_VARIANTS:  # Inductor rounds low-precision intermediates like eager
+        assert dict(get_variant(name).inductor_config)["emulate_precision_casts"] is True
     assert get_variant("inductor_dynamic").dynamic is True
     capture = get_variant("inductor_dynamic_capture")
     assert capture.dynamic is True
