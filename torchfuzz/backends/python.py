@@ -25,7 +25,6 @@ from torchfuzz.passes.widen import widen_floats
 
 # Imports for names that FX-generated code may reference.
 _FX_GLOBAL_IMPORTS = {
-    "torch": "import torch",
     "inf": "from math import inf",
     "nan": "from math import nan",
     "operator": "import operator",
@@ -142,12 +141,14 @@ if __name__ == "__main__":
 
 
 def to_python(graph: Graph, seed: int, variants: Sequence[Variant], header: str = "") -> str:
-    """A standalone script checking `graph` with inputs from `seed` under `variants`."""
+    """A standalone script checking `graph` with inputs from `seed` under `variants`;
+    `header` (e.g. the finding's summary) goes into its docstring."""
+    header = header or "Runs the program eagerly and under each variant; exits 1 on a finding."
     program, names = _module_code(graph, "Program")
     reference, ref_names = _module_code(widen_floats(graph), "Reference")
     imports = sorted({_FX_GLOBAL_IMPORTS[n] for n in names | ref_names if n in _FX_GLOBAL_IMPORTS})
     variant_dicts = ",\n    ".join(repr(v.to_dict()) for v in variants)
-    doc = f'"""torchfuzz repro (seed {seed}, torch {torch.__version__}).\n{header}\n"""'
+    doc = f'"""torchfuzz repro (seed {seed}, torch {torch.__version__}).\n\n{header}\n"""'
     parts = [
         doc,
         "from __future__ import annotations\n\nimport math\nimport random\nimport sys\n",
