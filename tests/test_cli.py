@@ -149,3 +149,24 @@ def test_bench_prints_a_table(capsys):
     lines = out.strip().splitlines()
     assert lines[0].split()[:3] == ["nodes", "graphs/s", "ms/graph"]
     assert [line.split()[0] for line in lines[1:]] == ["5", "10", "20", "50"]
+
+
+def test_fuzz_keeps_a_case_that_kills_the_process(tmp_path):
+    """In-process campaigns die with the compiler, but the case that killed them stays on
+    disk and the next campaign over the same directory reports it."""
+    repo = str(__import__("pathlib").Path(__file__).resolve().parents[1])
+    env = {**__import__("os").environ, "PYTHONPATH": repo}
+    argv = [sys.executable, "-m", "torchfuzz.cli", "fuzz", "--seeds", "3:5", "--out", str(tmp_path)]
+    killed = subprocess.run(
+        [*argv, "--variants", "inductor", "--backend", SPEC + "aborting_backend"],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    assert killed.returncode != 0
+    assert (tmp_path / "in-flight" / "seed-3.json").exists()
+    again = subprocess.run([*argv, "--variants", "eager"], capture_output=True, text=True, env=env)
+    assert again.returncode == 1
+    assert "killed an earlier run (process crash): 1" in again.stdout
+    assert (tmp_path / "killed" / "seed-3.json").exists()
+    assert "killed/seed-3.json" in again.stdout

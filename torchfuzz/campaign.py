@@ -1,4 +1,9 @@
-"""A sequential, in-process campaign over a seed range, with findings written atomically."""
+"""A sequential, in-process campaign over a seed range, with findings written atomically.
+
+Each case is written to `DIR/in-flight/` before it runs and removed after: a case that kills
+the process (a segfault or abort in compiled code) is left there, and the next campaign with
+the same directory moves it to `DIR/killed/` and reports it. Crash-isolated worker processes are future work.
+"""
 
 from __future__ import annotations
 
@@ -43,6 +48,7 @@ class CampaignSummary:
     counts: Counter = field(default_factory=Counter)
     findings: list[Finding] = field(default_factory=list)
     seconds: float = 0.0
+    lost: list[Path] = field(default_factory=list)  # cases that killed an earlier run
 
     @property
     def programs(self) -> int:
@@ -58,7 +64,40 @@ class CampaignSummary:
         lines += [
             f"  seed {f.seed}: {f.outcome.summary()}  -> {f.directory}" for f in self.findings
         ]
+        if self.lost:
+            lines.append(f"cases that killed an earlier run (process crash): {len(self.lost)}")
+            lines += [f"  {path}" for path in self.lost]
         return "\n".join(lines)
+
+
+IN_FLIGHT = "in-flight"
+KILLED = "killed"
+
+
+def _versions() -> dict[str, str]:
+    return {"torchfuzz": __version__, "torch": torch.__version__}
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def collect_killed(out_dir: Path) -> list[Path]:
+    """Move cases that a previous campaign started but never finished (they killed its
+    process) from `in-flight/` to `killed/`, where they stay; return their new paths."""
+    directory = out_dir / IN_FLIGHT
+    if not directory.is_dir():
+        return []
+    killed = out_dir / KILLED
+    killed.mkdir(exist_ok=True)
+    moved = []
+    for path in sorted(directory.glob("seed-*.json")):
+        target = killed / path.name
+        os.replace(path, target)
+        moved.append(target)
+    return moved
 
 
 def write_finding(
@@ -73,9 +112,8 @@ def write_finding(
     (all files are written to a temporary directory that is then renamed into place)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     final = out_dir / f"seed-{seed}"
-    versions = {"torchfuzz": __version__, "torch": torch.__version__}
     files = {
-        "case.json": Case(graph, seed, options.to_dict(), versions).to_json(),
+        "case.json": Case(graph, seed, options.to_dict(), _versions()).to_json(),
         "repro.py": to_python(graph, seed, variants, header=outcome.summary()),
         "graph.dot": to_dot(graph),
         "outcome.json": json.dumps(outcome.to_dict(), indent=1) + "\n",
@@ -99,11 +137,17 @@ def run_campaign(
     progress: Callable[[str], None] | None = None,
 ) -> CampaignSummary:
     """Generate and check every seed in turn; findings go to `out_dir`."""
-    summary = CampaignSummary()
+    summary = CampaignSummary(lost=collect_killed(out_dir))
     start = time.perf_counter()
+    in_flight = out_dir / IN_FLIGHT
+    in_flight.mkdir(parents=True, exist_ok=True)
     for seed in seeds:
         graph = generate(seed, options)
+        # The case is on disk while it runs: if the compiler kills the process, it stays there.
+        marker = in_flight / f"seed-{seed}.json"
+        _write_atomically(marker, Case(graph, seed, options.to_dict(), _versions()).to_json())
         outcome = check(graph, seed, variants)
+        marker.unlink()
         summary.counts[outcome.kind] += 1
         if outcome.kind in FINDING_KINDS:
             directory = write_finding(out_dir, graph, seed, options, variants, outcome)

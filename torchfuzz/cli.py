@@ -218,7 +218,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_fuzz(args: argparse.Namespace) -> int:
     summary = run_campaign(args.seeds, _options(args), _variants(args), args.out, progress=print)
     print(summary.render())
-    return EXIT_FINDING if summary.findings else EXIT_OK
+    return EXIT_FINDING if summary.findings or summary.lost else EXIT_OK
 
 
 def cmd_bench(args: argparse.Namespace) -> int:

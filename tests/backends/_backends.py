@@ -58,3 +58,10 @@ aot_broken_fw_compiler = aot_autograd(fw_compiler=_raising_fw_compiler)
 aot_broken_internals = aot_autograd(fw_compiler=lambda gm, _: gm, decompositions=42)
 
 not_callable = 42
+
+
+def aborting_backend(gm: torch.fx.GraphModule, example_inputs: Sequence[Any]) -> Callable[..., Any]:
+    """Kills the process, as a heap corruption in compiled code does."""
+    import os
+
+    os.abort()
