@@ -16,7 +16,7 @@ import torch
 from torchfuzz.generator.options import GeneratorOptions
 from torchfuzz.ir.catalogue import CATALOGUE, Catalogue
 from torchfuzz.ir.graph import Graph
-from torchfuzz.ir.ops.base import OpDef, SpecSampler, Trait, Want
+from torchfuzz.ir.ops.base import OpDef, Proposal, SpecSampler, Trait, Want
 from torchfuzz.ir.ops.scalar import conversion
 from torchfuzz.ir.ops.view import CONTIGUOUS
 from torchfuzz.ir.types import ANY, ScalarSpec, Spec, TensorSpec, contiguous_strides
@@ -27,6 +27,9 @@ log = logging.getLogger(__name__)
 
 
 _EXTRA_OUTPUTS = 2
+# Chance of using an op whose result dtype differs from the wanted one (type promotion then
+# inserts a conversion).
+P_CONVERTED = 0.15
 
 
 class GeneratorBug(Exception):
@@ -93,13 +96,25 @@ class _Builder:
             return self.leaf(want)
         for op in self._op_order():
             proposal = op.propose(self.sampler, want)
-            if proposal is None:
+            if proposal is None or not self._fits(op, proposal, want):
                 self.stats.dead_ends += 1
                 continue
             self.budget -= 1
             operands = [self.operand(w, depth + 1) for w in proposal.inputs]
             return self._add(op, operands, proposal.attrs, want)
         return self.leaf(want)
+
+    def _fits(self, op: OpDef, proposal: Proposal, want: Want) -> bool:
+        """Whether the op's natural result dtype is the wanted one. Mismatches are taken only
+        sometimes: each needs a conversion, and too many of them crowd out the real ops."""
+        if self.rng.random() < P_CONVERTED:
+            return True
+        specs = [w.spec() for w in proposal.inputs]
+        try:
+            natural = infer_spec(op, specs, dict(proposal.attrs))
+        except Exception as exc:
+            raise GeneratorBug(f"op {op.name} proposal rejected by PyTorch: {exc}") from exc
+        return natural.dtype == want.dtype
 
     def operand(self, want: Want, depth: int) -> str:
         name = self.produce(want, depth)

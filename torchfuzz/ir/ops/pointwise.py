@@ -37,16 +37,6 @@ def operand_dtype(
     return s.dtype(allowed)
 
 
-def fits(s: SpecSampler, promotion: Promotion, want: Want) -> bool:
-    """Whether to use an op for this want: rarely when its result dtype kind needs a cast."""
-    if want.is_scalar:
-        return False
-    mismatched = (promotion == Promotion.ALWAYS_BOOL and want.dtype != torch.bool) or (
-        promotion == Promotion.INT_TO_FLOAT and not want.dtype.is_floating_point
-    )
-    return not mismatched or s.chance(0.15)
-
-
 def unary(
     name: str,
     target: Callable,
@@ -58,7 +48,7 @@ def unary(
     """An elementwise op of one tensor."""
 
     def propose(s: SpecSampler, want: Want) -> Proposal | None:
-        dtype = operand_dtype(s, want.dtype, allowed) if fits(s, promotion, want) else None
+        dtype = None if want.is_scalar else operand_dtype(s, want.dtype, allowed)
         if dtype is None:
             return None
         return Proposal((Want(want.shape, dtype, domain),))
@@ -77,7 +67,7 @@ def binary(
     """An elementwise op of two broadcasting tensors."""
 
     def propose(s: SpecSampler, want: Want) -> Proposal | None:
-        if not fits(s, promotion, want):
+        if want.is_scalar:
             return None
         lhs = operand_dtype(s, want.dtype, allowed)
         rhs = lhs if s.chance(0.7) else s.dtype(allowed)
@@ -102,7 +92,7 @@ def with_scalar(
     """An elementwise op of a tensor and a Python scalar (the `.Scalar` overloads)."""
 
     def propose(s: SpecSampler, want: Want) -> Proposal | None:
-        dtype = operand_dtype(s, want.dtype, allowed) if fits(s, promotion, want) else None
+        dtype = None if want.is_scalar else operand_dtype(s, want.dtype, allowed)
         if dtype is None:
             return None
         scalar = torch.float64 if dtype.is_floating_point or s.chance(0.2) else torch.int64
