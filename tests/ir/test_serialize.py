@@ -1,4 +1,5 @@
 import json
+from pathlib import Path
 
 import pytest
 import torch
@@ -13,6 +14,7 @@ from torchfuzz.ir.serialize import (
     graph_from_dict,
     graph_to_dict,
 )
+from torchfuzz.passes.validate import verify
 
 
 @pytest.mark.parametrize("seed", range(40))
@@ -53,3 +55,17 @@ def test_unknown_op_raises_unknown_op_error():
     data["nodes"][0]["op"] = "no_such_op"
     with pytest.raises(UnknownOpError, match="no_such_op"):
         graph_from_dict(data)
+
+
+FINDINGS = sorted((Path(__file__).resolve().parents[2] / "examples" / "findings").glob("*.json"))
+
+
+@pytest.mark.parametrize("path", FINDINGS, ids=lambda p: p.stem)
+def test_kept_findings_still_load_and_verify(path):
+    case = Case.from_json(path.read_text())
+    verify(case.graph)
+    assert case.versions["torch"].startswith("2.13")
+
+
+def test_there_are_kept_findings():
+    assert len(FINDINGS) >= 2
