@@ -67,3 +67,19 @@ def test_inductor_variants_run(seed):
     outcome = check(generate(seed), seed, resolve_variants(None, None))
     assert len(outcome.results) == 3
     assert outcome.kind is not OutcomeKind.INVALID, outcome.summary()
+
+
+def test_eager_failure_is_invalid_not_a_finding():
+    """A program eager rejects (FakeTensor accepts `sub` on bools, eager does not) is the
+    fuzzer's fault: `invalid`, never a mismatch or crash."""
+    from torchfuzz.ir.catalogue import CATALOGUE
+    from torchfuzz.ir.graph import Graph
+    from torchfuzz.ir.types import TensorSpec
+
+    spec = TensorSpec.contiguous((3,), torch.bool)
+    g = Graph()
+    x = g.add_input(spec)
+    g.set_outputs([g.add_node(CATALOGUE.get("sub"), [x, x], (), spec)])
+    outcome = check(g, 0, resolve_variants(["eager"], None))
+    assert outcome.kind is OutcomeKind.INVALID
+    assert "eager failed" in outcome.reason and not outcome.results
