@@ -83,3 +83,32 @@ def test_eager_failure_is_invalid_not_a_finding():
     outcome = check(g, 0, resolve_variants(["eager"], None))
     assert outcome.kind is OutcomeKind.INVALID
     assert "eager failed" in outcome.reason and not outcome.results
+
+
+def test_input_data_is_stable_when_other_inputs_go_away():
+    from torchfuzz.backends.inputs import make_inputs
+    from torchfuzz.ir.graph import Graph
+    from torchfuzz.ir.types import TensorSpec
+
+    spec = TensorSpec.contiguous((3,), torch.float32)
+    g = Graph()
+    first, second = g.add_input(spec), g.add_input(spec)
+    g.set_outputs([first, second])
+    both = make_inputs(g, 5)
+    g.set_outputs([second])
+    g.erase(first)
+    (alone,) = make_inputs(g, 5)
+    assert torch.equal(alone, both[1]) and not torch.equal(alone, both[0])
+
+
+def test_literal_inputs_keep_their_strides_and_values():
+    from torchfuzz.backends.inputs import make_inputs
+    from torchfuzz.ir.graph import Graph
+    from torchfuzz.ir.types import TensorSpec
+
+    g = Graph()
+    x = g.add_input(TensorSpec((2, 3), (1, 2), torch.float32), data=(1.0, 2.0, 3.0, 4.0, 5.0, 6.0))
+    g.set_outputs([x])
+    (value,) = make_inputs(g, 0)
+    assert value.stride() == (1, 2)
+    assert value.tolist() == [[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]

@@ -69,3 +69,17 @@ def test_kept_findings_still_load_and_verify(path):
 
 def test_there_are_kept_findings():
     assert len(FINDINGS) >= 4
+
+
+def test_literal_inputs_and_keys_round_trip():
+    from torchfuzz.ir.graph import Graph
+    from torchfuzz.ir.types import ScalarSpec, TensorSpec
+
+    g = Graph()
+    a = g.add_input(TensorSpec((2, 2), (1, 2), torch.float16), data=(1.5, -0.25, 0.0, 2.0))
+    b = g.add_input(ScalarSpec(torch.int64), key=7, data=(3,))
+    g.set_outputs([a, b])
+    again = Case.from_json(Case(g, 0).to_json()).graph
+    assert again == g
+    assert again.value(a).data == (1.5, -0.25, 0.0, 2.0) and again.value(b).key == 7
+    assert "= [1.5, -0.25, 0.0, 2.0]" in g.text()

@@ -46,16 +46,32 @@ def make_scalar(kind, low, high, seed):
     return round(rng.uniform(low, high), 3)
 
 
-def input_seed(case_seed: int, index: int) -> int:
-    """The seed of one graph input's data."""
-    return (case_seed * 1_000_003 + index * 7_919) % (2**63)
+def make_literal(shape, stride, dtype, values):
+    """A tensor with exactly these strides holding `values` (row-major)."""
+    out = torch.empty_strided(shape, stride, dtype=dtype)
+    out.copy_(
+        torch.tensor(values, dtype=torch.float64 if dtype.is_floating_point else None)
+        .reshape(shape)
+        .to(dtype)
+    )
+    return out
 
 
-def input_call(inp: Input, index: int, case_seed: int) -> tuple:
-    """(function, args) that build this input; also used to print the call in scripts."""
-    flo, fhi, ilo, ihi = DOMAIN_KINDS[inp.domain.kind]
-    seed = input_seed(case_seed, index)
+def input_seed(case_seed: int, key: int) -> int:
+    """The seed of one graph input's data stream."""
+    return (case_seed * 1_000_003 + key * 7_919) % (2**63)
+
+
+def input_call(inp: Input, case_seed: int) -> tuple:
+    """(function, args) that build this input; also used to print the call in scripts.
+    A literal Python scalar input gives (None, (value,))."""
     spec = inp.spec
+    if inp.data is not None:
+        if isinstance(spec, TensorSpec):
+            return make_literal, (spec.shape, spec.stride, spec.dtype, list(inp.data))
+        return None, inp.data
+    flo, fhi, ilo, ihi = DOMAIN_KINDS[inp.domain.kind]
+    seed = input_seed(case_seed, inp.key)
     if inp.domain.kind == "index":
         flo, fhi, ilo, ihi = 0.0, 0.0, 0, inp.domain.bound - 1
     if isinstance(spec, TensorSpec):
@@ -78,12 +94,12 @@ def input_call(inp: Input, index: int, case_seed: int) -> tuple:
 def make_inputs(graph: Graph, case_seed: int) -> list:
     """The concrete inputs of a graph for a case seed."""
     values = []
-    for index, inp in enumerate(graph.inputs):
-        fn, args = input_call(inp, index, case_seed)
-        values.append(fn(*args))
+    for inp in graph.inputs:
+        fn, args = input_call(inp, case_seed)
+        values.append(args[0] if fn is None else fn(*args))
     return values
 
 
 def helper_source() -> str:
     """Source of the input builders, for standalone scripts."""
-    return "\n\n".join(inspect.getsource(fn) for fn in (make_tensor, make_scalar))
+    return "\n\n".join(inspect.getsource(fn) for fn in (make_tensor, make_scalar, make_literal))

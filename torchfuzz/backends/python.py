@@ -66,11 +66,13 @@ def _literal(value: object) -> str:
 
 def _inputs_code(graph: Graph, seed: int) -> str:
     calls = []
-    for index, inp in enumerate(graph.inputs):
-        fn, args = input_call(inp, index, seed)
-        calls.append(
-            f"        {fn.__name__}({', '.join(_literal(a) for a in args)}),  # {inp.name}"
-        )
+    for inp in graph.inputs:
+        fn, args = input_call(inp, seed)
+        if fn is None:
+            code = _literal(args[0])
+        else:
+            code = f"{fn.__name__}({', '.join(_literal(a) for a in args)})"
+        calls.append(f"        {code},  # {inp.name}")
     return "def make_inputs():\n    return [\n" + "\n".join(calls) + "\n    ]\n"
 
 

@@ -39,14 +39,29 @@ def format_attr(value: Any) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Input:
-    """A graph input; its data is drawn from `domain` when the program runs."""
+    """A graph input. Its data is drawn from `domain` by a generator seeded from the case seed
+    and `key` (a stream id fixed when the input is made, so removing other inputs never changes
+    this one's data), unless `data` gives the values literally (row-major, Python numbers)."""
 
     name: str
     spec: Spec
     domain: Domain = ANY
+    key: int = 0
+    data: tuple[bool | int | float, ...] | None = None
+
+    def __post_init__(self) -> None:
+        if self.data is not None:
+            count = self.spec.numel if isinstance(self.spec, TensorSpec) else 1
+            if not isinstance(self.data, tuple) or len(self.data) != count:
+                raise ValueError(
+                    f"input {self.name}: literal data must be a tuple of {count} values"
+                )
 
     def __str__(self) -> str:
         suffix = "" if self.domain == ANY else f" in {self.domain}"
+        if self.data is not None:
+            shown = ", ".join(map(repr, self.data[:4])) + (", ..." if len(self.data) > 4 else "")
+            suffix += f" = [{shown}]"
         return f"{self.name}: {self.spec}{suffix}"
 
 
@@ -140,11 +155,22 @@ class Graph:
             index += 1
         return f"{prefix}{index}"
 
-    def add_input(self, spec: Spec, domain: Domain = ANY, name: str | None = None) -> str:
+    def add_input(
+        self,
+        spec: Spec,
+        domain: Domain = ANY,
+        name: str | None = None,
+        *,
+        key: int | None = None,
+        data: tuple | None = None,
+    ) -> str:
+        """Add a graph input (last); `key` defaults to a data stream no other input uses."""
         name = name or self.fresh_name("x")
         if name in self:
             raise ValueError(f"value {name!r} already exists")
-        self._inputs[name] = Input(name, spec, domain)
+        if key is None:
+            key = max((i.key for i in self._inputs.values()), default=-1) + 1
+        self._inputs[name] = Input(name, spec, domain, key, data)
         self._users[name] = {}
         return name
 
@@ -200,11 +226,9 @@ class Graph:
         for arg in new.inputs:
             self._users[arg][name] = None
 
-    def replace_input(
-        self, name: str, spec: Spec | None = None, domain: Domain | None = None
-    ) -> None:
-        old = self._inputs[name]
-        self._inputs[name] = Input(name, spec or old.spec, domain or old.domain)
+    def replace_input(self, name: str, **changes: Any) -> None:
+        """Replace fields (spec, domain, key, data) of graph input `name`."""
+        self._inputs[name] = replace(self._inputs[name], **changes)
 
     def replace_all_uses_with(self, old: str, new: str, keep: Iterable[str] = ()) -> None:
         """Make every user of `old` (and the outputs) read `new` instead, except `new` itself

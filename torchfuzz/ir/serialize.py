@@ -64,6 +64,12 @@ def attr_from_json(value: Any) -> Any:
     raise CaseFormatError(f"bad attribute value {value!r}")
 
 
+def _literal(value: Any) -> bool | int | float:
+    if isinstance(value, (bool, int, float)):
+        return value
+    raise CaseFormatError(f"bad literal input value {value!r}")
+
+
 def graph_to_dict(graph: Graph) -> dict[str, Any]:
     return {
         "inputs": [
@@ -71,6 +77,8 @@ def graph_to_dict(graph: Graph) -> dict[str, Any]:
                 "name": i.name,
                 "spec": spec_to_dict(i.spec),
                 "domain": {"kind": i.domain.kind, "bound": i.domain.bound},
+                "key": i.key,
+                **({} if i.data is None else {"data": list(i.data)}),
             }
             for i in graph.inputs
         ],
@@ -92,9 +100,16 @@ def graph_from_dict(data: dict[str, Any], catalogue: Catalogue = CATALOGUE) -> G
     """Rebuild a graph; unknown ops raise `UnknownOpError`, malformed data `CaseFormatError`."""
     graph = Graph()
     try:
-        for i in data["inputs"]:
+        for index, i in enumerate(data["inputs"]):
             domain = Domain(i["domain"]["kind"], i["domain"]["bound"])
-            graph.add_input(spec_from_dict(i["spec"]), domain, name=i["name"])
+            values = i.get("data")
+            graph.add_input(
+                spec_from_dict(i["spec"]),
+                domain,
+                name=i["name"],
+                key=i.get("key", index),
+                data=None if values is None else tuple(_literal(v) for v in values),
+            )
         for n in data["nodes"]:
             op = catalogue.get(n["op"])
             attrs = tuple((k, attr_from_json(v)) for k, v in n["attrs"])

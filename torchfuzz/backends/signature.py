@@ -1,0 +1,246 @@
+"""A stable signature per finding, for deduplication and for the minimizer's predicate.
+
+Two runs of the same bug must give the same :class:`Signature`, even when the program
+that triggers it is a different one (another seed, or a reduced candidate); different
+bugs should differ.  A signature is the failure kind, the variant, and a few
+size-independent ``parts``:
+
+* crash: the exception type, its :func:`normalize_message` form, and the innermost
+  PyTorch frames of its traceback (:func:`torch_frames`);
+* mismatch: the :class:`~torchfuzz.backends.outcome.MismatchKind` of the first mismatch
+  (the output index is left out: it moves when outputs are dropped);
+* killed: the signal name (``SIGABRT``, ``SIGSEGV``);
+* timeout: nothing.
+
+The op set of the program is deliberately not part of it, since reduction removes ops.
+This module depends only on the standard library: the torch install is located with
+``importlib.util.find_spec`` without importing torch, so a supervising process that only
+reads outcomes stays light.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import json
+import logging
+import os
+import re
+import signal
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from torchfuzz.backends.outcome import Outcome, OutcomeKind, VariantResult
+
+log = logging.getLogger(__name__)
+
+__all__ = [
+    "SIGNATURE_KINDS",
+    "Signature",
+    "failure_signature",
+    "killed_signature",
+    "normalize_message",
+    "timeout_signature",
+    "torch_frames",
+]
+
+CRASH = "crash"
+MISMATCH = "mismatch"
+KILLED = "killed"
+TIMEOUT = "timeout"
+SIGNATURE_KINDS = frozenset({CRASH, MISMATCH, KILLED, TIMEOUT})
+
+_ID_CHARS = 12
+_MESSAGE_CHARS = 200
+_DEFAULT_FRAMES = 3
+
+
+@dataclass(frozen=True, slots=True)
+class Signature:
+    """What identifies a finding: ``kind`` (crash, mismatch, killed, timeout), the
+    ``variant`` it happened in, and kind-specific, size-independent ``parts``."""
+
+    kind: str
+    variant: str
+    parts: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.kind not in SIGNATURE_KINDS:
+            known = ", ".join(sorted(SIGNATURE_KINDS))
+            raise ValueError(f"Signature.kind must be one of {known}, got {self.kind!r}")
+        parts = tuple(self.parts)
+        if not all(isinstance(part, str) for part in parts):
+            raise ValueError(f"Signature.parts must be strings, got {parts!r}")
+        object.__setattr__(self, "parts", parts)
+
+    @property
+    def id(self) -> str:
+        """First 12 hex chars of the SHA-256 of the canonical JSON; stable across processes."""
+        canonical = json.dumps(
+            self.to_dict(), sort_keys=True, separators=(",", ":"), ensure_ascii=True
+        )
+        return hashlib.sha256(canonical.encode("ascii")).hexdigest()[:_ID_CHARS]
+
+    def text(self) -> str:
+        """One line such as ``3f2a... crash in inductor: RuntimeError | msg | frame``."""
+        head = f"{self.id} {self.kind} in {self.variant}"
+        return f"{head}: {' | '.join(self.parts)}" if self.parts else head
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe dict; inverse of :meth:`from_dict`."""
+        return {"kind": self.kind, "variant": self.variant, "parts": list(self.parts)}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Signature:
+        """Rebuild a :class:`Signature` from :meth:`to_dict` output."""
+        return cls(
+            kind=str(data["kind"]),
+            variant=str(data["variant"]),
+            parts=tuple(str(part) for part in data.get("parts", ())),
+        )
+
+
+# --- message normalization -------------------------------------------------------------
+
+_ITEM = r"(?:<num>|<sym>)"
+_EXPR = rf"-?{_ITEM}(?:\s*(?://|[-+*/%])\s*{_ITEM})*"
+
+# (pattern, replacement) applied in order; each rule has its reason on the line above it.
+_MESSAGE_RULES: tuple[tuple[re.Pattern[str], str], ...] = (
+    # file paths (source, extensions, generated code under /tmp) differ between machines/runs
+    (re.compile(r"(?:[\w.~-]*/)+[\w.-]+\.(?:py|pyi|so|cpp|cc|c|h|hpp|cu)\b"), "<path>"),
+    (re.compile(r"/tmp/[^\s'\",:)\]]*"), "<path>"),
+    # memory addresses (object reprs, pointers) differ on every run
+    (re.compile(r"\b0x[0-9a-fA-F]{6,}\b"), "<addr>"),
+    # Inductor kernel names embed the fused op list, which reduction changes
+    (re.compile(r"\b(?:cpp|triton)_\w+"), "<kernel>"),
+    # Inductor buffers/temporaries and AOT placeholders are numbered per program
+    (re.compile(r"\b(?:buf|tmp|primals_|tangents_|arg\d+_)\d+\b"), "<buf>"),
+    # value names of our IR (x0 inputs, v12 intermediates, also in l_x0_) are per program
+    (re.compile(r"(?<![^\W_])[vx]\d+(?![^\W_])"), "<value>"),
+    # symbolic sizes: backed (s0), unbacked (u3, zuf0), precomputed (ps0), kernel args (ks1)
+    (re.compile(r"\b(?:s|u|ps|ks|zf|zuf)\d+\b"), "<sym>"),
+    # FX/AOT node names such as add_3 or getitem_12 are numbered per graph
+    (re.compile(r"\b[A-Za-z_]\w*?_\d+\b"), "<name>"),
+    # other quoted generated identifiers ending in digits (dtype names excepted, see below)
+    (re.compile(r"(['\"])(?!(?:b?float|u?int|complex)\d+\1)[A-Za-z_]\w*?\d+\1"), r"\1<name>\1"),
+    # remaining hex literals are numbers
+    (re.compile(r"\b0x[0-9a-fA-F]+\b"), "<num>"),
+    # numbers (ints, floats, scientific) scale with the program; digits inside names stay
+    (re.compile(r"(?<![\w.])(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?"), "<num>"),
+    # shapes as lists [2, 3], [] or [s0, 3] vary in rank and size
+    (re.compile(rf"\[\s*(?:{_EXPR}(?:\s*,\s*{_EXPR})*\s*,?\s*)?\]"), "<shape>"),
+    # shapes as tuples (2, 3) or (2,) (at least one comma, so calls like f(3) are kept)
+    (re.compile(rf"\(\s*{_EXPR}\s*,(?:\s*{_EXPR}\s*,)*(?:\s*{_EXPR})?\s*\)"), "<shape>"),
+    # torch.Size(...) around a shape is the same shape
+    (re.compile(r"torch\.Size\(\s*<shape>\s*\)"), "<shape>"),
+    # runs of whitespace (indentation, alignment padding) carry no meaning
+    (re.compile(r"\s+"), " "),
+)
+
+
+def normalize_message(message: str) -> str:
+    """The first non-empty line of ``message`` with run- and size-dependent parts
+    (paths, addresses, numbers, shapes, symbols, generated names) replaced by
+    placeholders, whitespace collapsed and capped at 200 characters."""
+    line = next((line for line in message.splitlines() if line.strip()), "")
+    for pattern, replacement in _MESSAGE_RULES:
+        line = pattern.sub(replacement, line)
+    return line.strip()[:_MESSAGE_CHARS]
+
+
+# --- traceback frames ------------------------------------------------------------------
+
+
+def _torch_dir() -> str | None:
+    """Directory of the installed torch package, found without importing torch."""
+    spec = importlib.util.find_spec("torch")
+    if spec is None or spec.origin is None:
+        return None
+    return os.path.dirname(os.path.realpath(spec.origin))
+
+
+_TORCH_DIR = _torch_dir()
+_FRAME_LINE = re.compile(r'^\s*File "(?P<file>[^"]+)", line \d+, in (?P<func>.+?)\s*$')
+# A torch install elsewhere (an outcome stored on another machine): keep from "torch/" on.
+_FOREIGN_TORCH = re.compile(r"[/\\](?:site|dist)-packages[/\\](?P<rel>torch[/\\].+)$")
+# Code generated at run time: FX forward (<eval_with_key>), Inductor output code in /tmp.
+_GENERATED = re.compile(r"^<|[/\\]torchinductor_")
+
+
+def _torch_relative(filename: str) -> str | None:
+    """``torch/...`` path of a file inside a torch install, or None."""
+    if _GENERATED.search(filename):
+        return None
+    if _TORCH_DIR is not None:
+        real = os.path.realpath(filename)
+        if real.startswith(_TORCH_DIR + os.sep):
+            rel = os.path.relpath(real, os.path.dirname(_TORCH_DIR))
+            return rel.replace(os.sep, "/")
+    foreign = _FOREIGN_TORCH.search(filename)
+    return foreign.group("rel").replace("\\", "/") if foreign else None
+
+
+def torch_frames(traceback_text: str, limit: int = _DEFAULT_FRAMES) -> tuple[str, ...]:
+    """The innermost ``limit`` frames of ``traceback_text`` that are inside torch, as
+    ``torch/_inductor/codegen/cpp.py:codegen_node`` (no line numbers), innermost last.
+
+    Frames of generated code (FX ``<eval_with_key>``, Inductor output code) and of
+    anything outside torch (torchfuzz, a user backend) are skipped.
+    """
+    frames = []
+    for line in traceback_text.splitlines():
+        match = _FRAME_LINE.match(line)
+        if match is None:
+            continue
+        rel = _torch_relative(match.group("file"))
+        if rel is not None:
+            frames.append(f"{rel}:{match.group('func')}")
+    return tuple(frames[-limit:]) if limit > 0 else ()
+
+
+# --- signatures ------------------------------------------------------------------------
+
+
+def _crash_signature(result: VariantResult) -> Signature:
+    crash = result.crash
+    if crash is None:  # VariantResult guarantees a crash for kind CRASH
+        raise ValueError(f"crash result without a crash: {result!r}")
+    parts = (crash.exc_type, normalize_message(crash.message), *torch_frames(crash.traceback))
+    return Signature(CRASH, result.variant, parts)
+
+
+def _mismatch_signature(result: VariantResult) -> Signature:
+    return Signature(MISMATCH, result.variant, (result.mismatches[0].kind.value,))
+
+
+_SIGNATURE_OF: Mapping[OutcomeKind, Callable[[VariantResult], Signature]] = {
+    OutcomeKind.CRASH: _crash_signature,
+    OutcomeKind.MISMATCH: _mismatch_signature,
+}
+
+
+def failure_signature(outcome: Outcome) -> Signature | None:
+    """Signature of the first failing variant of ``outcome``; None when nothing failed."""
+    failing = outcome.failing
+    if not failing:
+        return None
+    signature = _SIGNATURE_OF[failing[0].kind](failing[0])
+    log.debug("signature %s", signature.text())
+    return signature
+
+
+def killed_signature(variant: str, signal_number: int) -> Signature:
+    """Signature of a run killed by a signal; a negative ``returncode`` is accepted too."""
+    number = abs(signal_number)
+    try:
+        name = signal.Signals(number).name
+    except ValueError:
+        name = f"SIG{number}"
+    return Signature(KILLED, variant, (name,))
+
+
+def timeout_signature(variant: str) -> Signature:
+    """Signature of a run that did not finish in time."""
+    return Signature(TIMEOUT, variant)
