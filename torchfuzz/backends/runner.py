@@ -15,6 +15,8 @@ from torchfuzz.backends.oracle import DEFAULT_POLICY, ComparisonPolicy, compare_
 from torchfuzz.backends.outcome import Outcome, OutcomeKind, VariantResult
 from torchfuzz.backends.variants import DEFAULT_VARIANTS, Variant, get_variant, run_compiled
 from torchfuzz.ir.graph import Graph
+from torchfuzz.ir.ops.base import Trait
+from torchfuzz.passes.infer import apply_op
 from torchfuzz.passes.widen import widen_floats
 
 log = logging.getLogger(__name__)
@@ -102,3 +104,17 @@ def check(
         kind = OutcomeKind.MISMATCH if mismatches else OutcomeKind.OK
         results.append(VariantResult(variant.name, kind, mismatches=mismatches, seconds=seconds))
     return Outcome.from_results(tuple(results))
+
+
+def node_values(graph: Graph, seed: int) -> dict[str, object]:
+    """The concrete value of every input and node in eager mode."""
+    env: dict[str, object] = {
+        inp.name: value for inp, value in zip(graph.inputs, make_inputs(graph, seed))
+    }
+    for node in graph.nodes:
+        attrs = node.attr_map
+        if node.op.has(Trait.CONSTANT):
+            env[node.name] = attrs["value"]
+        else:
+            env[node.name] = apply_op(node.op, [env[i] for i in node.inputs], attrs)
+    return env

@@ -1,0 +1,181 @@
+"""Reduction moves for the minimizer. Each is a pure function `Graph -> Graph | None`: the
+input graph is never changed, and None means the move does not apply or PyTorch rejects the
+result. Whether a reduced graph still fails is for the minimizer to find out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+
+from torchfuzz.ir.graph import Graph, Input
+from torchfuzz.ir.types import ScalarSpec, Spec, TensorSpec, contiguous_strides
+from torchfuzz.passes.dce import DeadCodeElimination
+from torchfuzz.passes.infer import InferenceError, infer_spec
+
+_DCE = DeadCodeElimination(remove_unused_inputs=True)
+
+
+def eliminate_dead(graph: Graph) -> Graph:
+    """Drop nodes and inputs that no output needs."""
+    return _DCE.run(graph).graph
+
+
+def respecify(graph: Graph) -> Graph | None:
+    """Recompute every node's spec from PyTorch, in order, after inputs or attributes changed.
+
+    None when PyTorch rejects a node or a node would change between tensor and scalar.
+    """
+    result = graph.copy()
+    for node in result.nodes:
+        try:
+            spec = infer_spec(node.op, [result.spec(i) for i in node.inputs], node.attr_map)
+        except InferenceError:
+            return None
+        if type(spec) is not type(node.spec):
+            return None
+        result.replace_node(node.name, spec=spec)
+    return result
+
+
+def drop_output(graph: Graph, index: int) -> Graph | None:
+    """Remove one of several outputs (and what only it needed)."""
+    if len(graph.outputs) < 2:
+        return None
+    result = graph.copy()
+    result.set_outputs(o for i, o in enumerate(graph.outputs) if i != index)
+    return eliminate_dead(result)
+
+
+def truncate(graph: Graph, node: str) -> Graph | None:
+    """Remove output node `node`, making its node operands outputs instead (the FX
+    minifier's truncation: the failure may already be visible upstream)."""
+    if node not in graph.outputs or graph.is_input(node):
+        return None
+    operands = [i for i in graph.node(node).inputs if not graph.is_input(i)]
+    outputs: list[str] = []
+    for out in graph.outputs:
+        for name in operands if out == node else [out]:
+            if name not in outputs:
+                outputs.append(name)
+    if not outputs:
+        return None
+    result = graph.copy()
+    result.set_outputs(outputs)
+    return eliminate_dead(result)
+
+
+def _same_value_type(a: Spec, b: Spec) -> bool:
+    if isinstance(a, TensorSpec) and isinstance(b, TensorSpec):
+        return a.shape == b.shape and a.dtype == b.dtype
+    return a == b
+
+
+def forward_operand(graph: Graph, node: str, operand: str) -> Graph | None:
+    """Delete `node`, its users reading its operand `operand` instead (same shape and dtype)."""
+    if not _same_value_type(graph.spec(node), graph.spec(operand)):
+        return None
+    result = graph.copy()
+    result.replace_all_uses_with(node, operand)
+    result = respecify(eliminate_dead(result))
+    return result
+
+
+def cut_to_input(graph: Graph, node: str, value: Any) -> Graph:
+    """Replace `node` by a new graph input holding its concrete `value`, so everything only
+    it needed disappears (the FX minifier's main move)."""
+    result = graph.copy()
+    spec = graph.spec(node)
+    data = tuple(value.flatten().tolist()) if isinstance(spec, TensorSpec) else (value,)
+    name = result.add_input(spec, data=data)
+    result.replace_all_uses_with(node, name)
+    return eliminate_dead(result)
+
+
+def reshape_input(graph: Graph, name: str, shape: tuple[int, ...]) -> Graph | None:
+    """Give a tensor input a new (dense) shape; seeded data follows, literal data is dropped
+    back to seeded data of the same domain."""
+    spec = graph.spec(name)
+    if not isinstance(spec, TensorSpec) or spec.shape == shape:
+        return None
+    result = graph.copy()
+    result.replace_input(name, spec=TensorSpec.contiguous(shape, spec.dtype), data=None)
+    return respecify(result)
+
+
+def make_dense(graph: Graph, name: str) -> Graph | None:
+    """Make a non-contiguous tensor input contiguous."""
+    spec = graph.spec(name)
+    if not isinstance(spec, TensorSpec) or spec.is_contiguous:
+        return None
+    result = graph.copy()
+    result.replace_input(
+        name, spec=TensorSpec(spec.shape, contiguous_strides(spec.shape), spec.dtype)
+    )
+    return respecify(result)
+
+
+def retype_input(graph: Graph, name: str, dtype: torch.dtype) -> Graph | None:
+    """Give a tensor input another dtype (literal values are kept, converted)."""
+    inp = graph.value(name)
+    if (
+        not isinstance(inp, Input)
+        or not isinstance(inp.spec, TensorSpec)
+        or inp.spec.dtype == dtype
+    ):
+        return None
+    data = inp.data
+    if data is not None:
+        data = tuple(torch.tensor(data, dtype=torch.float64).to(dtype).tolist())
+    result = graph.copy()
+    result.replace_input(name, spec=inp.spec.with_dtype(dtype), data=data)
+    return respecify(result)
+
+
+def set_attrs(graph: Graph, node: str, attrs: tuple[tuple[str, Any], ...]) -> Graph | None:
+    """Give a node other attributes."""
+    if graph.node(node).attrs == attrs:
+        return None
+    result = graph.copy()
+    result.replace_node(node, attrs=attrs)
+    return respecify(result)
+
+
+def default_attrs(graph: Graph, node: str) -> list[tuple[tuple[str, Any], ...]]:
+    """Attribute sets with one attribute left to the aten schema's default."""
+    op = graph.node(node).op
+    schema = getattr(op.target, "_schema", None)
+    if schema is None:
+        return []
+    defaulted = {a.name for a in schema.arguments if a.has_default_value()}
+    attrs = graph.node(node).attrs
+    return [
+        tuple(pair for pair in attrs if pair[0] != key)
+        for key, _ in attrs
+        if key in defaulted and key != op.select
+    ]
+
+
+def set_values(graph: Graph, name: str, values: Sequence[bool | int | float]) -> Graph | None:
+    """Give an input literal values."""
+    inp = graph.value(name)
+    if not isinstance(inp, Input) or inp.data == tuple(values):
+        return None
+    result = graph.copy()
+    result.replace_input(name, data=tuple(values))
+    return result
+
+
+def value_cost(inp: Input) -> int:
+    """How complicated an input's values are: seeded random data costs most, then literal
+    non-integers, then integers; zeros are free."""
+    if inp.data is None:
+        count = inp.spec.numel if isinstance(inp.spec, TensorSpec) else 1
+        return 3 * count + 1
+    return sum(0 if v == 0 else 1 if float(v).is_integer() else 2 for v in inp.data)
+
+
+def is_scalar(spec: Spec) -> bool:
+    return isinstance(spec, ScalarSpec)
