@@ -1,5 +1,5 @@
-"""Synthetic compiler bugs built on aot_eager, for minimizer quality tests: each misbehaves
-only when a given op pattern is in the graph Dynamo hands it."""
+"""Synthetic compiler bugs built on aot_eager, for minimizer quality tests and benchmarks.
+Each misbehaves only when a given op pattern is in the graph Dynamo hands it."""
 
 from __future__ import annotations
 
@@ -18,34 +18,64 @@ def _feeds(gm: torch.fx.GraphModule, producer: Any, consumer: Any) -> bool:
     )
 
 
-def _shift_floats(outputs: Any) -> Any:
+def _has(gm: torch.fx.GraphModule, target: Any) -> bool:
+    return any(n.target is target for n in gm.graph.nodes)
+
+
+def _map_floats(outputs: Any, fn: Callable[[torch.Tensor], torch.Tensor]) -> Any:
     return type(outputs)(
-        o + 1.0 if isinstance(o, torch.Tensor) and o.is_floating_point() else o for o in outputs
+        fn(o) if isinstance(o, torch.Tensor) and o.is_floating_point() else o for o in outputs
     )
 
 
-def wrong_sin_into_mul(gm: torch.fx.GraphModule, example_inputs: Sequence[Any]) -> Callable:
-    """Float outputs are off by one when a sin feeds a mul."""
-    compiled = aot_eager(gm, example_inputs)
-    if not _feeds(gm, aten.sin.default, aten.mul.Tensor):
-        return compiled
-    return lambda *args: _shift_floats(compiled(*args))
+def _wrong_values_if(pattern: Callable[[torch.fx.GraphModule], bool], fn: Callable) -> Callable:
+    def backend(gm: torch.fx.GraphModule, example_inputs: Sequence[Any]) -> Callable:
+        compiled = aot_eager(gm, example_inputs)
+        if not pattern(gm):
+            return compiled
+        return lambda *args: _map_floats(compiled(*args), fn)
+
+    return backend
 
 
-def crash_exp_of_add(gm: torch.fx.GraphModule, example_inputs: Sequence[Any]) -> Callable:
-    """Refuses to compile an exp of an add."""
-    if _feeds(gm, aten.add.Tensor, aten.exp.default):
-        raise RuntimeError("exp of add is not supported")
-    return aot_eager(gm, example_inputs)
+def _compile_error_if(pattern: Callable[[torch.fx.GraphModule], bool], message: str) -> Callable:
+    def backend(gm: torch.fx.GraphModule, example_inputs: Sequence[Any]) -> Callable:
+        if pattern(gm):
+            raise RuntimeError(message)
+        return aot_eager(gm, example_inputs)
+
+    return backend
 
 
-def crash_on_matmul(gm: torch.fx.GraphModule, example_inputs: Sequence[Any]) -> Callable:
-    """Fails at run time whenever a matmul is present."""
-    compiled = aot_eager(gm, example_inputs)
-    if not any(n.target is aten.mm.default for n in gm.graph.nodes):
-        return compiled
+def _run_error_if(pattern: Callable[[torch.fx.GraphModule], bool], message: str) -> Callable:
+    def backend(gm: torch.fx.GraphModule, example_inputs: Sequence[Any]) -> Callable:
+        compiled = aot_eager(gm, example_inputs)
+        if not pattern(gm):
+            return compiled
 
-    def run(*args: Any) -> Any:
-        raise IndexError("mm kernel read out of bounds")
+        def run(*args: Any) -> Any:
+            raise IndexError(message)
 
-    return run
+        return run
+
+    return backend
+
+
+# Float outputs off by one when a round feeds a dtype conversion.
+wrong_round_into_cast = _wrong_values_if(
+    lambda gm: _feeds(gm, aten.round.default, aten._to_copy.default), lambda t: t + 1
+)
+# Float outputs scaled when a dtype conversion feeds a mul.
+wrong_cast_into_mul = _wrong_values_if(
+    lambda gm: _feeds(gm, aten._to_copy.default, aten.mul.Tensor), lambda t: t * 1.5
+)
+# NaN appears in float outputs when a where is present.
+nan_with_where = _wrong_values_if(
+    lambda gm: _has(gm, aten.where.self), lambda t: t.where(t.flatten()[:1] > 1e30, float("nan"))
+)
+# Refuses to compile a view of a clone.
+crash_clone_into_view = _compile_error_if(
+    lambda gm: _feeds(gm, aten.clone.default, aten.view.default), "view of a clone is unsupported"
+)
+# Fails at run time whenever an mm is present.
+crash_on_mm = _run_error_if(lambda gm: _has(gm, aten.mm.default), "mm kernel read out of bounds")

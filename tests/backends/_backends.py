@@ -65,3 +65,30 @@ def aborting_backend(gm: torch.fx.GraphModule, example_inputs: Sequence[Any]) ->
     import os
 
     os.abort()
+
+
+def hanging_backend(gm: torch.fx.GraphModule, example_inputs: Sequence[Any]) -> Callable[..., Any]:
+    """Never finishes compiling; first starts a child process, as Inductor's compile pool does."""
+    import subprocess
+    import sys
+    import time
+
+    subprocess.Popen([sys.executable, "-c", "import time; time.sleep(3600)"])
+    time.sleep(3600)
+    raise RuntimeError("hanging_backend woke up")
+
+
+def exiting_backend(gm: torch.fx.GraphModule, example_inputs: Sequence[Any]) -> Callable[..., Any]:
+    """Ends the process with exit status 3, as native code calling exit() does."""
+    import os
+
+    os._exit(3)
+
+
+def printing_backend(gm: torch.fx.GraphModule, example_inputs: Sequence[Any]) -> Callable[..., Any]:
+    """Runs the graph as is, after writing junk to stdout from Python and at the fd level."""
+    import os
+
+    print("printing_backend: stray print")
+    os.write(1, b"printing_backend: stray write to fd 1\n")
+    return gm.forward

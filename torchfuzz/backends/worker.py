@@ -42,6 +42,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from torchfuzz.backends.outcome import Outcome
+from torchfuzz.backends.runner import check
 from torchfuzz.backends.variants import Variant, resolve_backend
 from torchfuzz.ir.serialize import Case
 
@@ -51,6 +52,7 @@ __all__ = ["IsolatedRunner", "RunResult", "WorkerError", "serve"]
 
 _TICK = 0.25  # seconds between liveness checks while waiting for a reply
 _STOP_GRACE = 5.0  # seconds a worker gets to exit after being asked to
+_DEATH_GRACE = 5.0  # seconds from a closed reply pipe to the worker's exit status
 _READ_SIZE = 1 << 16
 
 
@@ -162,7 +164,7 @@ class _Worker:
             process = subprocess.Popen(
                 [sys.executable, "-c", code],
                 stdin=subprocess.PIPE,
-                stdout=sys.__stderr__.fileno() if sys.__stderr__ is not None else 2,
+                stdout=2,  # the worker's prints go to our stderr, never to the protocol
                 pass_fds=(write_end,),
                 start_new_session=True,
                 env=env,
@@ -181,16 +183,29 @@ class _Worker:
 
     def alive(self) -> bool:
         """True until the worker has exited (it is not reaped by asking)."""
+        if self.process.returncode is not None:
+            return False
         if hasattr(os, "waitid"):
             flags = os.WEXITED | os.WNOHANG | os.WNOWAIT
-            return os.waitid(os.P_PID, self.process.pid, flags) is None
+            try:
+                return os.waitid(os.P_PID, self.process.pid, flags) is None
+            except ChildProcessError:  # reaped by someone else's wait()
+                return False
         return self.process.poll() is None  # reaps: a tiny pid-reuse window for killpg
+
+    def await_exit(self, grace: float) -> None:
+        """Wait up to ``grace`` seconds for the worker to exit by itself."""
+        deadline = time.monotonic() + grace
+        while self.alive() and time.monotonic() < deadline:
+            time.sleep(0.01)
 
     def send(self, message: dict[str, Any]) -> None:
         """Write one request line; raises BrokenPipeError if the worker is gone."""
-        assert self.process.stdin is not None  # noqa: S101 - Popen(stdin=PIPE) guarantees it
-        self.process.stdin.write(json.dumps(message).encode() + b"\n")
-        self.process.stdin.flush()
+        stdin = self.process.stdin
+        if stdin is None:
+            raise WorkerError("worker has no stdin pipe")
+        stdin.write(json.dumps(message).encode() + b"\n")
+        stdin.flush()
 
     def receive(self, deadline: float | None) -> dict[str, Any] | _Silence:
         """The next reply, or why none came before ``deadline`` (a monotonic time)."""
@@ -218,9 +233,7 @@ class _Worker:
             self.send({"op": "exit"})
         except (BrokenPipeError, ValueError):
             pass
-        deadline = time.monotonic() + _STOP_GRACE
-        while self.alive() and time.monotonic() < deadline:
-            time.sleep(0.02)
+        self.await_exit(_STOP_GRACE)
         return self.discard()
 
     def discard(self) -> int:
@@ -291,6 +304,7 @@ class IsolatedRunner:
             self._replace()
             return RunResult(None, timed_out=True, seconds=seconds)
         if reply is _Silence.DIED:
+            worker.await_exit(_DEATH_GRACE)  # its pipe closes just before it is reapable
             returncode = self._replace()
             log.info("worker %d died (return code %d)", worker.process.pid, returncode)
             if returncode < 0:
@@ -347,11 +361,9 @@ def _exit_with_parent(parent_pid: int) -> None:
 
 
 def _answer(request: dict[str, Any]) -> dict[str, Any]:
-    from torchfuzz.backends.runner import check
-
-    case = Case.from_json(request["case"])
-    variants = [Variant.from_dict(v) for v in request["variants"]]
     try:
+        case = Case.from_json(request["case"])
+        variants = [Variant.from_dict(v) for v in request["variants"]]
         return {"outcome": check(case.graph, case.seed, variants).to_dict()}
     except Exception:  # a fuzzer bug: the parent raises it as WorkerError
         return {"error": traceback.format_exc()}
@@ -365,7 +377,8 @@ def serve(replies: int, parent_pid: int, log_level: int, core_dumps: bool) -> No
     os.set_inheritable(replies, False)
     sys.stdout = sys.stderr  # fd 1 already is the parent's stderr; keep Python's in step
     # The worker is its own program: its log records go to its stderr at the parent's level.
-    logging.basicConfig(level=log_level, format="worker %(process)d %(name)s: %(message)s")
+    logging.basicConfig(format="worker %(process)d %(name)s: %(levelname)s: %(message)s")
+    logging.getLogger("torchfuzz").setLevel(log_level)
     faulthandler.enable()  # a Python traceback on stderr when compiled code segfaults
     if not core_dumps:
         import resource
@@ -373,8 +386,6 @@ def serve(replies: int, parent_pid: int, log_level: int, core_dumps: bool) -> No
         _, hard = resource.getrlimit(resource.RLIMIT_CORE)
         resource.setrlimit(resource.RLIMIT_CORE, (0, hard))
     threading.Thread(target=_exit_with_parent, args=(parent_pid,), daemon=True).start()
-    import torchfuzz.backends.runner  # noqa: F401 - pay for torch before saying ready
-
     _write_line(replies, {"ready": os.getpid()})
     for line in sys.stdin.buffer:
         request = json.loads(line)

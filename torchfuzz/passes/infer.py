@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
-from collections.abc import Sequence
+import logging
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import torch
@@ -18,6 +20,21 @@ _SAMPLE_SCALARS = {torch.float64: 1.5, torch.int64: 2, torch.bool: True}
 
 class InferenceError(Exception):
     """PyTorch rejected an op application while computing its result spec."""
+
+
+# FakeTensor logs every rejected op with a traceback at ERROR level; a rejection here is an
+# answer (this application is invalid), not an error.
+_FAKE_TENSOR_LOG = logging.getLogger("torch._subclasses.fake_tensor")
+
+
+@contextlib.contextmanager
+def _quiet(logger: logging.Logger) -> Iterator[None]:
+    previous = logger.level
+    logger.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        logger.setLevel(previous)
 
 
 @functools.lru_cache(maxsize=1)
@@ -65,7 +82,7 @@ def infer_spec(op: OpDef, specs: Sequence[Spec], attrs: dict[str, Any]) -> Spec:
         return op.infer(specs, attrs)
     operands = [fake_value(s) for s in specs]
     try:
-        with fake_mode():
+        with fake_mode(), _quiet(_FAKE_TENSOR_LOG):
             result = apply_op(op, operands, attrs)
     except Exception as exc:  # PyTorch's verdict on an invalid application
         args = ", ".join(map(str, specs))
