@@ -22,6 +22,7 @@ import torch
 from torchfuzz import __version__
 from torchfuzz.backends.outcome import Outcome, OutcomeKind
 from torchfuzz.backends.python import to_python
+from torchfuzz.backends.repro import to_repro
 from torchfuzz.backends.runner import check
 from torchfuzz.backends.variants import Variant
 from torchfuzz.generator.generate import generate
@@ -29,6 +30,7 @@ from torchfuzz.generator.options import GeneratorOptions
 from torchfuzz.ir.dot import to_dot
 from torchfuzz.ir.graph import Graph
 from torchfuzz.ir.serialize import Case
+from torchfuzz.minimize import MinimizeResult
 
 log = logging.getLogger(__name__)
 FINDING_KINDS = frozenset({OutcomeKind.MISMATCH, OutcomeKind.CRASH})
@@ -158,3 +160,23 @@ def run_campaign(
             progress(f"seed {seed}: {outcome.summary()}")
     summary.seconds = time.perf_counter() - start
     return summary
+
+
+def write_minimized(
+    out_dir: Path, original: Case, result: MinimizeResult, variant: Variant
+) -> list[Path]:
+    """Write the minimized case, a standalone repro.py and the DOT graph into `out_dir`
+    (each file atomically); return their paths."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    case = Case(result.graph, original.seed, original.options, _versions())
+    files = {
+        "case.json": case.to_json(),
+        "repro.py": to_repro(result.graph, original.seed, variant, result.signature),
+        "graph.dot": to_dot(result.graph),
+        "signature.json": json.dumps(result.signature.to_dict(), indent=1) + "\n",
+    }
+    paths = []
+    for name, text in files.items():
+        _write_atomically(out_dir / name, text)
+        paths.append(out_dir / name)
+    return paths

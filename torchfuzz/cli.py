@@ -7,6 +7,7 @@ Exit codes: 0 ok, 1 finding, 2 bad input, 3 internal error (eager itself failed)
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import runpy
 import shutil
@@ -28,13 +29,15 @@ from torchfuzz.backends.variants import (
     UnknownVariantError,
     resolve_backend,
 )
-from torchfuzz.campaign import run_campaign
+from torchfuzz.backends.worker import IsolatedRunner
+from torchfuzz.campaign import run_campaign, write_minimized
 from torchfuzz.generator.generate import generate
 from torchfuzz.generator.options import GeneratorOptions
 from torchfuzz.ir.catalogue import UnknownOpError
 from torchfuzz.ir.dot import to_dot
 from torchfuzz.ir.serialize import Case, CaseFormatError
 from torchfuzz.ir.types import parse_dtype
+from torchfuzz.minimize import NothingToMinimize, minimize_case
 
 EXIT_OK, EXIT_FINDING, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
 _EXIT_BY_OUTCOME = {
@@ -128,6 +131,31 @@ def build_parser() -> argparse.ArgumentParser:
     _check_options(fuzz)
     _common(fuzz)
 
+    mini = sub.add_parser("minimize", help="reduce a failing program to a small repro")
+    source = mini.add_mutually_exclusive_group(required=True)
+    source.add_argument("--seed", type=int)
+    source.add_argument("case", nargs="?", type=Path, help="a case JSON file")
+    mini.add_argument(
+        "--variant", default="inductor", help="the failing variant (default inductor)"
+    )
+    mini.add_argument(
+        "--backend", help="registered backend name or pkg.module:attr; replaces Inductor"
+    )
+    mini.add_argument(
+        "-o", "--output", type=Path, default=Path("minimized"), help="output directory"
+    )
+    mini.add_argument(
+        "--timeout", type=float, default=300.0, help="seconds per candidate (default 300)"
+    )
+    mini.add_argument("--max-candidates", type=int, default=5000)
+    mini.add_argument(
+        "--in-process",
+        action="store_true",
+        help="run candidates in this process (faster; a crashing candidate ends the run)",
+    )
+    _size_options(mini)
+    _common(mini)
+
     bench = sub.add_parser("bench", help="generation throughput at 5, 10, 20 and 50 nodes")
     bench.add_argument("--programs", type=int, default=200, help="programs per size")
     _common(bench)
@@ -201,10 +229,7 @@ def _versions() -> dict[str, str]:
 def cmd_run(args: argparse.Namespace) -> int:
     variants = _variants(args)
     if args.case is not None:
-        try:
-            case = Case.from_json(args.case.read_text())
-        except OSError as exc:
-            raise UsageError(f"cannot read {args.case}: {exc.strerror}") from None
+        case = _load_case(args.case)
         graph, seed = case.graph, case.seed
     else:
         graph, seed = generate(args.seed, _options(args)), args.seed
@@ -221,6 +246,42 @@ def cmd_fuzz(args: argparse.Namespace) -> int:
     return EXIT_FINDING if summary.findings or summary.lost else EXIT_OK
 
 
+def _load_case(path: Path) -> Case:
+    try:
+        return Case.from_json(path.read_text())
+    except OSError as exc:
+        raise UsageError(f"cannot read {path}: {exc.strerror}") from None
+
+
+def cmd_minimize(args: argparse.Namespace) -> int:
+    (variant,) = resolve_variants([args.variant], args.backend)
+    if args.backend:
+        resolve_backend(args.backend)
+    if args.case is not None:
+        case = _load_case(args.case)
+    else:
+        options = _options(args)
+        case = Case(generate(args.seed, options), args.seed, options.to_dict(), _versions())
+    with contextlib.ExitStack() as stack:
+        runner = None if args.in_process else stack.enter_context(IsolatedRunner())
+        try:
+            result = minimize_case(
+                case.graph, case.seed, variant, runner, args.timeout, args.max_candidates
+            )
+        except NothingToMinimize as exc:
+            raise UsageError(str(exc)) from None
+    files = write_minimized(args.output, case, result, variant)
+    stats = result.stats
+    print(f"signature {result.signature.text()}")
+    print(
+        f"nodes {result.original_nodes} -> {len(result.graph)}, "
+        f"{stats.candidates} candidates tried, {stats.seconds:.1f}s"
+    )
+    for path in files:
+        print(f"  {path}")
+    return EXIT_OK
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     if not _BENCH_SCRIPT.exists():
         raise UsageError(
@@ -231,7 +292,13 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-_COMMANDS = {"generate": cmd_generate, "run": cmd_run, "fuzz": cmd_fuzz, "bench": cmd_bench}
+_COMMANDS = {
+    "generate": cmd_generate,
+    "run": cmd_run,
+    "fuzz": cmd_fuzz,
+    "minimize": cmd_minimize,
+    "bench": cmd_bench,
+}
 _BAD_INPUT = (UsageError, CaseFormatError, UnknownOpError, UnknownVariantError, UnknownBackendError)
 
 

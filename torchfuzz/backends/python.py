@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import inspect
+import re
 import textwrap
 from collections.abc import Sequence
 
@@ -36,10 +37,12 @@ _FX_GLOBAL_IMPORTS = {
 
 
 def _module_code(graph: Graph, class_name: str) -> tuple[str, set[str]]:
+    """The FX code as an nn.Module class, and the global names that code really uses."""
     fx_graph = lower_to_fx(graph)
     code = fx_graph.python_code(root_module="self")
     body = textwrap.indent(code.src.strip("\n"), "    ")
-    return f"class {class_name}(torch.nn.Module):\n{body}\n", set(code.globals)
+    used = {name for name in code.globals if re.search(rf"\b{re.escape(name)}\b", code.src)}
+    return f"class {class_name}(torch.nn.Module):\n{body}\n", used
 
 
 def _verbatim(module) -> str:
