@@ -2,9 +2,15 @@
 built on aot_eager) reduce to exactly the trigger pattern, keep their signature, are
 1-minimal and come out the same on every run."""
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 import torch
 
+from torchfuzz.backends.repro import to_repro
 from torchfuzz.backends.runner import node_values, resolve_variants
 from torchfuzz.generator.generate import generate
 from torchfuzz.generator.options import GeneratorOptions
@@ -13,6 +19,7 @@ from torchfuzz.passes import reduce
 
 OPTIONS = GeneratorOptions(num_nodes=30, max_depth=10, dtypes=(torch.float32,))
 BUGS = "tests._bugs:"
+REPO = Path(__file__).resolve().parents[1]
 
 EXPECTED = {
     ("wrong_round_into_cast", 3): (
@@ -61,8 +68,12 @@ def variant(bug: str):
     return v
 
 
+# What the standalone repro prints for each kind of signature.
+REPRO_LINE = {"value": "max error vs fp64", "nan": "NaN/inf in different positions"}
+
+
 @pytest.mark.parametrize("bug, seed", list(EXPECTED))
-def test_minimizes_to_the_trigger_pattern(bug, seed):
+def test_minimizes_to_the_trigger_pattern(bug, seed, tmp_path):
     kind, expected = EXPECTED[(bug, seed)]
     graph = generate(seed, OPTIONS)
     result = minimize_case(graph, seed, variant(bug))
@@ -72,6 +83,18 @@ def test_minimizes_to_the_trigger_pattern(bug, seed):
     # the reduced program fails with the same signature
     assert run_signature(result.graph, seed, variant(bug), None, None) == result.signature
     assert result.stats.accepted > 0 and result.stats.candidates >= result.stats.accepted
+    # and its repro.py, run alone, exits 1 reporting the same failure
+    script = tmp_path / "repro.py"
+    script.write_text(to_repro(result.graph, seed, variant(bug), result.signature))
+    env = {**os.environ, "PYTHONPATH": str(REPO)}  # the synthetic backend is imported by name
+    proc = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, env=env)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    (fail,) = [line for line in proc.stdout.splitlines() if line.startswith("FAIL")]
+    if kind == "crash":
+        exc_type, message = result.signature.parts[:2]
+        assert f"crash {exc_type.rsplit('.', 1)[-1]}: {message}" in fail
+    else:
+        assert f"mismatch output 0: {REPRO_LINE[result.signature.parts[0]]}" in fail
 
 
 def test_result_is_one_minimal():
@@ -105,7 +128,7 @@ def test_never_revisits_a_candidate():
         tried.append(graph.content_hash())
         return run_signature(graph, seed, v, None, None) == target
 
-    Minimizer(generate(seed, OPTIONS), seed, predicate).run()
+    Minimizer(generate(seed, OPTIONS), seed, predicate, confirm=0).run()
     assert len(tried) == len(set(tried))
 
 

@@ -65,11 +65,22 @@ class MinimizeStats:
 class Minimizer:
     """Greedy, deterministic reduction of `graph` while `predicate` holds."""
 
-    def __init__(self, graph: Graph, seed: int, predicate: Predicate, max_candidates: int = 5000):
+    def __init__(
+        self,
+        graph: Graph,
+        seed: int,
+        predicate: Predicate,
+        max_candidates: int = 5000,
+        confirm: int = 1,
+    ):
         self.current = graph
         self.seed = seed
         self.predicate = predicate
         self.max_candidates = max_candidates
+        # Extra runs an interesting candidate must pass before it is accepted: bugs that read
+        # out of bounds fail only sometimes once the tensors are tiny, and a repro that
+        # fails only sometimes is no repro.
+        self.confirm = confirm
         self.stats = MinimizeStats()
         self._seen: set[str] = {graph.content_hash()}
 
@@ -90,7 +101,7 @@ class Minimizer:
             self.stats.invalid += 1
             return False
         self.stats.candidates += 1
-        if not self.predicate(candidate):
+        if not all(self.predicate(candidate) for _ in range(1 + self.confirm)):
             return False
         self.current = candidate
         self.stats.accepted += 1
@@ -227,6 +238,7 @@ def minimize_case(
     runner: IsolatedRunner | None = None,
     timeout: float | None = None,
     max_candidates: int = 5000,
+    confirm: int = 1,
 ) -> MinimizeResult:
     """Reduce a failing program while it fails with the same signature under `variant`."""
     target = run_signature(graph, seed, variant, runner, timeout)
@@ -236,6 +248,6 @@ def minimize_case(
     def same_failure(candidate: Graph) -> bool:
         return run_signature(candidate, seed, variant, runner, timeout) == target
 
-    minimizer = Minimizer(graph, seed, same_failure, max_candidates)
+    minimizer = Minimizer(graph, seed, same_failure, max_candidates, confirm)
     reduced = minimizer.run()
     return MinimizeResult(reduced, target, minimizer.stats, len(graph))

@@ -75,7 +75,9 @@ def main():
         try:
             compiled = as_tuple(compiled_fn(*make_inputs()))
         except Exception as exc:
-            print(f"FAIL {variant}: crash {{type(exc).__name__}}: {{str(exc).strip().splitlines()[0] if str(exc).strip() else ''}}")
+            inner = getattr(exc, "inner_exception", None) or exc  # unwrap BackendCompilerFailed
+            message = str(inner).strip().splitlines()[0] if str(inner).strip() else ""
+            print(f"FAIL {variant}: crash {{type(inner).__name__}}: {{message}}")
             return 1
     previous = torch.get_default_dtype()
     torch.set_default_dtype(torch.float64)
