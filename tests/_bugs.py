@@ -79,3 +79,21 @@ crash_clone_into_view = _compile_error_if(
 )
 # Fails at run time whenever an mm is present.
 crash_on_mm = _run_error_if(lambda gm: _has(gm, aten.mm.default), "mm kernel read out of bounds")
+
+
+def abort_on_mm(gm: torch.fx.GraphModule, example_inputs: Sequence[Any]) -> Callable:
+    """Kills the process (as heap corruption does) whenever an mm is present."""
+    if _has(gm, aten.mm.default):
+        import os
+
+        os.abort()
+    return aot_eager(gm, example_inputs)
+
+
+def hang_on_mm(gm: torch.fx.GraphModule, example_inputs: Sequence[Any]) -> Callable:
+    """Never finishes compiling a graph with an mm."""
+    if _has(gm, aten.mm.default):
+        import time
+
+        time.sleep(3600)
+    return aot_eager(gm, example_inputs)

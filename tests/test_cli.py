@@ -8,6 +8,7 @@ import sys
 import pytest
 
 from torchfuzz.cli import main
+from torchfuzz.ir.serialize import Case
 
 SPEC = "tests.backends._backends:"
 
@@ -170,3 +171,74 @@ def test_fuzz_keeps_a_case_that_kills_the_process(tmp_path):
     assert "killed an earlier run (process crash): 1" in again.stdout
     assert (tmp_path / "killed" / "seed-3.json").exists()
     assert "killed/seed-3.json" in again.stdout
+
+
+def _cli(*argv, **kw):
+    repo = str(__import__("pathlib").Path(__file__).resolve().parents[1])
+    env = {**__import__("os").environ, "PYTHONPATH": repo}
+    return subprocess.run(
+        [sys.executable, "-m", "torchfuzz.cli", *argv],
+        capture_output=True,
+        text=True,
+        env=env,
+        **kw,
+    )
+
+
+SMALL_F32 = ["--nodes", "30", "--max-depth", "10", "--dtypes", "float32"]
+
+
+def test_minimize_survives_candidates_that_kill_the_worker(tmp_path):
+    """Every candidate with an mm aborts its worker process; the minimizer goes on and
+    keeps the abort as the signature to preserve."""
+    proc = _cli(
+        "minimize",
+        "--seed",
+        "12",
+        *SMALL_F32,
+        "--backend",
+        "tests._bugs:abort_on_mm",
+        "--timeout",
+        "60",
+        "-o",
+        str(tmp_path),
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "killed in inductor: SIGABRT" in proc.stdout
+    assert "nodes 33 -> 1" in proc.stdout
+    case = Case.from_json((tmp_path / "case.json").read_text())
+    assert [n.op.name for n in case.graph.nodes] == ["mm"]
+    repro = subprocess.run(
+        [sys.executable, str(tmp_path / "repro.py")],
+        capture_output=True,
+        text=True,
+        env={
+            **__import__("os").environ,
+            "PYTHONPATH": str(__import__("pathlib").Path(__file__).resolve().parents[1]),
+        },
+    )
+    assert repro.returncode != 0  # the repro aborts too
+
+
+def test_minimize_refuses_a_passing_case(tmp_path):
+    proc = _cli(
+        "minimize", "--seed", "3", "--variant", "aot_eager", "--in-process", "-o", str(tmp_path)
+    )
+    assert proc.returncode == 2
+    assert proc.stderr.strip().count("\n") == 0 and "does not fail" in proc.stderr
+
+
+def test_hanging_candidate_becomes_a_timeout_signature():
+    from torchfuzz.backends.runner import resolve_variants
+    from torchfuzz.backends.worker import IsolatedRunner
+    from torchfuzz.generator.generate import generate
+    from torchfuzz.generator.options import GeneratorOptions
+    from torchfuzz.minimize import run_signature
+
+    (variant,) = resolve_variants(["inductor"], "tests._bugs:hang_on_mm")
+    graph = generate(
+        12, GeneratorOptions(num_nodes=30, max_depth=10, dtypes=(__import__("torch").float32,))
+    )
+    with IsolatedRunner() as runner:
+        signature = run_signature(graph, 12, variant, runner, timeout=5)
+    assert signature.kind == "timeout"
