@@ -97,3 +97,16 @@ def hang_on_mm(gm: torch.fx.GraphModule, example_inputs: Sequence[Any]) -> Calla
 
         time.sleep(3600)
     return aot_eager(gm, example_inputs)
+
+
+def abort_on_mm_hang_on_bmm(gm: torch.fx.GraphModule, example_inputs: Sequence[Any]) -> Callable:
+    """Kills the process on an mm, never finishes compiling a bmm: a campaign's worst day."""
+    if _has(gm, aten.mm.default):
+        import os
+
+        os.abort()
+    if _has(gm, aten.bmm.default):
+        import time
+
+        time.sleep(3600)
+    return aot_eager(gm, example_inputs)

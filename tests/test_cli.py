@@ -4,6 +4,7 @@ import json
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -89,10 +90,21 @@ def test_run_reports_finding_with_custom_backend(capsys):
 
 def test_fuzz_summary(capsys, tmp_path):
     code, out, _ = run_cli(
-        capsys, "fuzz", "--seeds", "0:4", "--variants", "aot_eager", "--out", str(tmp_path)
+        capsys,
+        "fuzz",
+        "--seeds",
+        "0:4",
+        "--variants",
+        "aot_eager",
+        "--workers",
+        "1",
+        "--out",
+        str(tmp_path),
     )
     assert code == 0
-    assert "checked 4 programs" in out and "findings: 0" in out
+    assert "cases: 4" in out and "findings: 0 unique" in out
+    code, out, _ = run_cli(capsys, "report", str(tmp_path), "--json")
+    assert code == 0 and json.loads(out)["total_cases"] == 4
 
 
 @pytest.mark.parametrize(
@@ -152,25 +164,79 @@ def test_bench_prints_a_table(capsys):
     assert [line.split()[0] for line in lines[1:]] == ["5", "10", "20", "50"]
 
 
-def test_fuzz_keeps_a_case_that_kills_the_process(tmp_path):
-    """In-process campaigns die with the compiler, but the case that killed them stays on
-    disk and the next campaign over the same directory reports it."""
-    repo = str(__import__("pathlib").Path(__file__).resolve().parents[1])
-    env = {**__import__("os").environ, "PYTHONPATH": repo}
-    argv = [sys.executable, "-m", "torchfuzz.cli", "fuzz", "--seeds", "3:5", "--out", str(tmp_path)]
-    killed = subprocess.run(
-        [*argv, "--variants", "inductor", "--backend", SPEC + "aborting_backend"],
-        capture_output=True,
-        text=True,
-        env=env,
+def test_campaign_records_aborts_and_hangs_and_loses_no_case(tmp_path):
+    """A backend that aborts the process on mm and hangs on bmm: the campaign finishes,
+    records both as findings, and every seed exactly once."""
+    proc = _cli(
+        "fuzz",
+        "--seeds",
+        "10:22",
+        *SMALL_F32,
+        "--variants",
+        "inductor",
+        "--workers",
+        "2",
+        "--backend",
+        "tests._bugs:abort_on_mm_hang_on_bmm",
+        "--timeout",
+        "8",
+        "--no-minimize",
+        "--out",
+        str(tmp_path),
     )
-    assert killed.returncode != 0
-    assert (tmp_path / "in-flight" / "seed-3.json").exists()
-    again = subprocess.run([*argv, "--variants", "eager"], capture_output=True, text=True, env=env)
-    assert again.returncode == 1
-    assert "killed an earlier run (process crash): 1" in again.stdout
-    assert (tmp_path / "killed" / "seed-3.json").exists()
-    assert "killed/seed-3.json" in again.stdout
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    report = json.loads(_cli("report", str(tmp_path), "--json").stdout)
+    assert report["total_cases"] == 12
+    assert report["counts"]["killed"] == 2 and report["counts"]["timeout"] == 1  # seeds 12, 20; 21
+    kinds = sorted(f["kind"] for f in report["findings"])
+    assert kinds == ["killed", "timeout"]
+    for finding in report["findings"]:
+        assert (Path(finding["example_dir"]) / "case.json").exists()
+
+
+def test_sigkilled_campaign_resumes_every_seed_exactly_once(tmp_path):
+    import os
+    import signal
+    import sqlite3
+    import time
+
+    argv = [
+        "fuzz",
+        "--seeds",
+        "0:30",
+        "--variants",
+        "eager",
+        "--workers",
+        "2",
+        "--out",
+        str(tmp_path),
+    ]
+    repo = str(Path(__file__).resolve().parents[1])
+    first = subprocess.Popen(
+        [sys.executable, "-m", "torchfuzz.cli", *argv],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, "PYTHONPATH": repo},
+    )
+    db = tmp_path / "findings.db"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if db.exists():
+            with sqlite3.connect(db) as conn:
+                if conn.execute("SELECT count(*) FROM cases").fetchone()[0] >= 5:
+                    break
+        time.sleep(0.2)
+    first.send_signal(signal.SIGKILL)
+    first.wait()
+    assert _cli(*argv).returncode == 0
+    with sqlite3.connect(db) as conn:
+        seeds = [row[0] for row in conn.execute("SELECT seed FROM cases ORDER BY seed")]
+    assert seeds == list(range(30))
+
+
+def test_report_and_replay_need_a_campaign(tmp_path):
+    assert _cli("report", str(tmp_path)).returncode == 2
+    assert _cli("replay", str(tmp_path)).returncode == 2
 
 
 def _cli(*argv, **kw):
@@ -242,3 +308,36 @@ def test_hanging_candidate_becomes_a_timeout_signature():
     with IsolatedRunner() as runner:
         signature = run_signature(graph, 12, variant, runner, timeout=5)
     assert signature.kind == "timeout"
+
+
+def test_replay_keeps_failing_findings_and_marks_fixed_ones(tmp_path):
+    """A finding replays as 'still fails' while its bug exists; with the bug gone (the
+    campaign's variants now use plain aot_eager) it is marked fixed."""
+    import sqlite3
+
+    _cli(
+        "fuzz",
+        "--seeds",
+        "12:13",
+        *SMALL_F32,
+        "--variants",
+        "inductor",
+        "--workers",
+        "1",
+        "--backend",
+        "tests._bugs:crash_on_mm",
+        "--no-minimize",
+        "--out",
+        str(tmp_path),
+    )
+    proc = _cli("replay", str(tmp_path))
+    assert proc.returncode == 0 and "still fails" in proc.stdout
+    with sqlite3.connect(tmp_path / "findings.db") as conn:
+        conn.execute(
+            "UPDATE meta SET value = ? WHERE key = 'variants'",
+            (json.dumps([{"name": "inductor", "backend": "aot_eager"}]),),
+        )
+    proc = _cli("replay", str(tmp_path))
+    assert "fixed" in proc.stdout
+    report = json.loads(_cli("report", str(tmp_path), "--json").stdout)
+    assert [f["status"] for f in report["findings"]] == ["fixed"]

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import logging
+import os
 import runpy
 import shutil
 import subprocess
@@ -27,17 +29,20 @@ from torchfuzz.backends.variants import (
     BUILTIN_VARIANTS,
     UnknownBackendError,
     UnknownVariantError,
+    Variant,
     resolve_backend,
 )
 from torchfuzz.backends.worker import IsolatedRunner
-from torchfuzz.campaign import run_campaign, write_minimized
+from torchfuzz.campaign import CampaignConfig, Progress, run_campaign, write_minimized
 from torchfuzz.generator.generate import generate
 from torchfuzz.generator.options import GeneratorOptions
 from torchfuzz.ir.catalogue import UnknownOpError
 from torchfuzz.ir.dot import to_dot
 from torchfuzz.ir.serialize import Case, CaseFormatError
 from torchfuzz.ir.types import parse_dtype
-from torchfuzz.minimize import NothingToMinimize, minimize_case
+from torchfuzz.known_issues import KnownIssuesError, default_known_issues_path, load_known_issues
+from torchfuzz.minimize import NothingToMinimize, minimize_case, run_signature
+from torchfuzz.store import FindingsStore, StoreError
 
 EXIT_OK, EXIT_FINDING, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
 _EXIT_BY_OUTCOME = {
@@ -124,12 +129,37 @@ def build_parser() -> argparse.ArgumentParser:
     _check_options(run)
     _common(run)
 
-    fuzz = sub.add_parser("fuzz", help="check a range of seeds and summarize the findings")
-    fuzz.add_argument("--seeds", type=_seed_range, default=range(0, 20), help="A:B (default 0:20)")
-    fuzz.add_argument("--out", type=Path, default=Path("torchfuzz-out"), help="findings directory")
+    fuzz = sub.add_parser("fuzz", help="run a campaign; findings go to a store in --out")
+    budget = fuzz.add_mutually_exclusive_group()
+    budget.add_argument("--seeds", type=_seed_range, help="A:B, the seeds to check (default 0:20)")
+    budget.add_argument("--time", type=float, metavar="SECONDS", help="check fresh seeds this long")
+    fuzz.add_argument(
+        "--workers", type=int, default=os.cpu_count() or 1, help="worker processes (default: cores)"
+    )
+    fuzz.add_argument("--out", type=Path, default=Path("torchfuzz-out"), help="campaign directory")
+    fuzz.add_argument("--timeout", type=float, default=300.0, help="seconds per case (default 300)")
+    fuzz.add_argument(
+        "--known-issues", type=Path, help="TOML/JSON of known signatures (default: shipped list)"
+    )
+    fuzz.add_argument(
+        "--minimize",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="minimize new findings at the end (default on)",
+    )
     _size_options(fuzz)
     _check_options(fuzz)
     _common(fuzz)
+
+    report = sub.add_parser("report", help="summarize a campaign directory")
+    report.add_argument("directory", type=Path)
+    report.add_argument("--json", action="store_true", help="machine-readable output")
+    _common(report)
+
+    replay = sub.add_parser("replay", help="re-run every unique finding; mark the fixed ones")
+    replay.add_argument("directory", type=Path)
+    replay.add_argument("--timeout", type=float, default=300.0)
+    _common(replay)
 
     mini = sub.add_parser("minimize", help="reduce a failing program to a small repro")
     source = mini.add_mutually_exclusive_group(required=True)
@@ -240,10 +270,76 @@ def cmd_run(args: argparse.Namespace) -> int:
     return _EXIT_BY_OUTCOME[outcome.kind]
 
 
+def _render_progress(progress: Progress) -> None:
+    counts = " ".join(f"{k} {v}" for k, v in sorted(progress.outcomes.items()))
+    line = f"{progress.checked} cases, {progress.rate:.2f}/s, {counts}, unique findings {progress.unique}"
+    if sys.stderr.isatty():
+        sys.stderr.write("\r" + line[:200].ljust(120))
+        sys.stderr.flush()
+    elif progress.checked % 20 == 0:
+        print(line, file=sys.stderr)
+
+
 def cmd_fuzz(args: argparse.Namespace) -> int:
-    summary = run_campaign(args.seeds, _options(args), _variants(args), args.out, progress=print)
+    known_path = args.known_issues or default_known_issues_path()
+    try:
+        known = load_known_issues(known_path)
+    except OSError as exc:
+        raise UsageError(f"cannot read {known_path}: {exc.strerror}") from None
+    seeds = args.seeds if args.seeds is not None or args.time is not None else range(0, 20)
+    config = CampaignConfig(
+        out=args.out,
+        variants=_variants(args),
+        options=_options(args),
+        seeds=seeds,
+        time_limit=args.time,
+        workers=args.workers,
+        timeout=args.timeout,
+        known_issues=known,
+        minimize=args.minimize,
+    )
+    try:
+        summary = run_campaign(config, progress=_render_progress)
+    except KeyboardInterrupt:
+        print("\ninterrupted: summary of what was recorded", file=sys.stderr)
+        summary = _open_store(args.out).summary()
+    if sys.stderr.isatty():
+        sys.stderr.write("\n")
     print(summary.render())
-    return EXIT_FINDING if summary.findings or summary.lost else EXIT_OK
+    return EXIT_FINDING if any(f.status == "new" for f in summary.findings) else EXIT_OK
+
+
+def _open_store(directory: Path) -> FindingsStore:
+    if not (directory / "findings.db").exists():
+        raise UsageError(f"{directory} holds no campaign (no findings.db)")
+    return FindingsStore.open(directory)
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    with _open_store(args.directory) as store:
+        summary = store.summary()
+    print(json.dumps(summary.to_dict(), indent=1) if args.json else summary.render())
+    return EXIT_OK
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    with _open_store(args.directory) as store, IsolatedRunner() as runner:
+        variants = {v["name"]: Variant.from_dict(v) for v in store.get_meta("variants", [])}
+        for row in store.summary().findings:
+            case_path = Path(row.example_dir or "") / "case.json"
+            variant = variants.get(row.variant)
+            if variant is None or not case_path.exists():
+                print(f"{row.signature_id}: cannot replay (no case, or unknown variant)")
+                continue
+            case = _load_case(case_path)
+            now = run_signature(case.graph, case.seed, variant, runner, args.timeout)
+            if now is not None and now.id == row.signature_id:
+                verdict = "still fails"
+            else:
+                verdict = "fixed"
+                store.set_status(row.signature_id, "fixed")
+            print(f"{row.signature_id}  {verdict:11s}  {row.text}")
+    return EXIT_OK
 
 
 def _load_case(path: Path) -> Case:
@@ -296,10 +392,20 @@ _COMMANDS = {
     "generate": cmd_generate,
     "run": cmd_run,
     "fuzz": cmd_fuzz,
+    "report": cmd_report,
+    "replay": cmd_replay,
     "minimize": cmd_minimize,
     "bench": cmd_bench,
 }
-_BAD_INPUT = (UsageError, CaseFormatError, UnknownOpError, UnknownVariantError, UnknownBackendError)
+_BAD_INPUT = (
+    UsageError,
+    CaseFormatError,
+    UnknownOpError,
+    UnknownVariantError,
+    UnknownBackendError,
+    KnownIssuesError,
+    StoreError,
+)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,0 +1,368 @@
+"""The findings store: record/increment semantics, resume, summary, transactions that
+survive exceptions and SIGKILL, and atomic finding directories."""
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+
+from torchfuzz import store as store_module
+from torchfuzz.backends.outcome import OutcomeKind
+from torchfuzz.backends.signature import Signature, killed_signature, timeout_signature
+from torchfuzz.store import (
+    DB_NAME,
+    FindingsStore,
+    StoreError,
+    write_files_atomically,
+)
+
+BOOM = Signature("crash", "inductor", ("RuntimeError", "boom <num>", "torch/x.py:f"))
+BANG = Signature("crash", "inductor_dynamic", ("AssertionError", "bang", "torch/y.py:g"))
+OPTIONS = {"num_nodes": 10, "dtypes": ["float32"]}
+
+
+@pytest.fixture
+def store(tmp_path):
+    with FindingsStore.open(tmp_path / "campaign") as opened:
+        yield opened
+
+
+def _crash(store, seed, signature=BOOM, **kwargs):
+    return store.record(seed, OPTIONS, "crash", signature.variant, signature, 1.5, **kwargs)
+
+
+def _ok(store, seed):
+    return store.record(seed, OPTIONS, OutcomeKind.OK, None, None, 0.5)
+
+
+def test_open_creates_directory_database_and_wal(tmp_path):
+    with FindingsStore.open(tmp_path / "a" / "b") as opened:
+        assert (tmp_path / "a" / "b" / DB_NAME).is_file()
+        assert opened.get_meta("schema_version") == 1
+        assert opened.get_meta("created_at")
+    conn = sqlite3.connect(tmp_path / "a" / "b" / DB_NAME)
+    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    conn.close()
+
+
+def test_first_record_is_new_then_counts_and_first_seed_is_min(store):
+    first = _crash(store, 7)
+    assert (first.is_new, first.status, first.count, first.signature_id) == (
+        True,
+        "new",
+        1,
+        BOOM.id,
+    )
+    again = _crash(store, 3)
+    assert (again.is_new, again.count) == (False, 2)
+    _crash(store, 12)
+    row = store.finding(BOOM.id)
+    assert (row.count, row.first_seed, row.status, row.signature) == (3, 3, "new", BOOM)
+    assert row.text == BOOM.text()
+
+
+def test_ok_outcome_has_no_signature(store):
+    result = _ok(store, 1)
+    assert (result.signature_id, result.is_new) == (None, False)
+    assert store.summary().findings == ()
+
+
+def test_known_link_gives_status_known(store):
+    result = _crash(store, 1, known_link="https://example.org/1")
+    assert result.status == "known"
+    assert store.finding(BOOM.id).known_link == "https://example.org/1"
+
+
+def test_record_rejects_inconsistent_outcome_and_signature(store):
+    with pytest.raises(StoreError, match="outcome 'ok'"):
+        store.record(1, OPTIONS, "ok", "inductor", BOOM, 1.0)
+    with pytest.raises(StoreError, match="outcome 'crash'"):
+        store.record(1, OPTIONS, "crash", "inductor", None, 1.0)
+    with pytest.raises(StoreError, match="unknown outcome"):
+        store.record(1, OPTIONS, "exploded", None, None, 1.0)
+    assert store.done_seeds() == set()
+
+
+def test_killed_and_timeout_outcomes(store):
+    store.record(1, OPTIONS, "killed", None, killed_signature("inductor", -6), 3.0)
+    store.record(2, OPTIONS, "timeout", None, timeout_signature("inductor"), 60.0)
+    counts = store.summary().counts
+    assert (counts["killed"], counts["timeout"]) == (1, 1)
+    assert store.finding(killed_signature("inductor", 6).id).variant == "inductor"
+
+
+def test_rerecording_a_seed_moves_its_count(store):
+    _crash(store, 5)
+    _crash(store, 6)
+    moved = _crash(store, 5, signature=BANG)
+    assert moved.is_new
+    _ok(store, 6)
+    assert store.finding(BOOM.id).count == 0
+    assert store.finding(BANG.id).count == 1
+    assert store.summary().total_cases == 2
+
+
+def test_done_seeds_and_resume_by_reopening(tmp_path):
+    directory = tmp_path / "campaign"
+    with FindingsStore.open(directory) as first:
+        _ok(first, 0)
+        _crash(first, 1)
+        first.set_meta("options", OPTIONS)
+    with FindingsStore.open(directory) as second:
+        assert second.done_seeds() == {0, 1}
+        assert second.get_meta("options") == OPTIONS
+        assert not _crash(second, 2).is_new
+        assert second.finding(BOOM.id).count == 2
+
+
+def test_status_transitions(store):
+    _crash(store, 1)
+    store.set_status(BOOM.id, "fixed")
+    assert store.finding(BOOM.id).status == "fixed"
+    reopened = _crash(store, 2)
+    assert (reopened.reopened, reopened.status, reopened.is_new) == (True, "new", False)
+    store.set_status(BOOM.id, "known", known_link="https://example.org/2")
+    assert not _crash(store, 3).reopened  # known stays known without a link
+    assert store.finding(BOOM.id).status == "known"
+    store.set_status(BOOM.id, "fixed")
+    assert _crash(store, 4, known_link="https://example.org/3").status == "known"
+    assert store.finding(BOOM.id).known_link == "https://example.org/3"
+
+
+def test_setters_reject_unknown_signature_and_status(store):
+    _crash(store, 1)
+    with pytest.raises(StoreError, match="unknown status"):
+        store.set_status(BOOM.id, "wontfix")
+    with pytest.raises(StoreError, match="no signature"):
+        store.set_example_dir("000000000000", "x")
+    with pytest.raises(StoreError, match="schema version"):
+        store.set_meta("schema_version", 2)
+
+
+def test_summary_counts_ordering_and_render(store, tmp_path):
+    for seed in range(4):
+        _ok(store, seed)
+    for seed in (10, 11, 12):
+        _crash(store, seed, signature=BANG)
+    _crash(store, 20)
+    known = Signature("mismatch", "inductor", ("value",))
+    for seed in (30, 31, 32, 33):
+        store.record(seed, OPTIONS, "mismatch", None, known, 2.0, known_link="https://k")
+    store.set_example_dir(BOOM.id, tmp_path / "seed-20")
+    store.set_minimized(BOOM.id, 33, 2, tmp_path / "min" / "repro.py")
+
+    summary = store.summary()
+    assert summary.counts["ok"] == 4 and summary.counts["crash"] == 4
+    assert summary.counts["mismatch"] == 4 and summary.counts["killed"] == 0
+    assert summary.total_cases == 12
+    assert summary.total_seconds == pytest.approx(4 * 0.5 + 4 * 1.5 + 4 * 2.0)
+    assert [f.signature_id for f in summary.findings] == [BANG.id, BOOM.id, known.id]
+    assert summary.findings[1].size == "33 -> 2"
+    assert summary.findings[1].example_dir == str(tmp_path / "seed-20")
+
+    text = summary.render()
+    assert "cases: 12 in 16.0 s" in text
+    assert "ok 4, mismatch 4, crash 4" in text
+    assert "findings: 3 unique (2 new, 1 known, 0 fixed)" in text
+    boom_line = next(line for line in text.splitlines() if BOOM.id in line)
+    assert "33 -> 2" in boom_line and str(tmp_path / "min" / "repro.py") in boom_line
+    assert "new" in boom_line and "inductor" in boom_line and "boom <num>" in boom_line
+    lines = text.splitlines()
+    assert lines.index(boom_line) < next(i for i, x in enumerate(lines) if known.id in x)
+    assert "https://k" in next(line for line in lines if known.id in line)
+
+
+def test_summary_to_dict_is_json_safe(store):
+    _crash(store, 1)
+    _ok(store, 2)
+    data = json.loads(json.dumps(store.summary().to_dict()))
+    assert data["total_cases"] == 2
+    assert data["findings"][0]["signature"] == BOOM.to_dict()
+    assert Signature.from_dict(data["findings"][0]["signature"]) == BOOM
+
+
+def test_empty_summary_renders(store):
+    text = store.summary().render()
+    assert "cases: 0" in text and "findings: 0 unique" in text
+
+
+def test_schema_version_mismatch_is_refused(tmp_path):
+    with FindingsStore.open(tmp_path):
+        pass
+    conn = sqlite3.connect(tmp_path / DB_NAME)
+    with conn:
+        conn.execute("UPDATE meta SET value = '99' WHERE key = 'schema_version'")
+    conn.close()
+    with pytest.raises(StoreError, match="schema version 99"):
+        FindingsStore.open(tmp_path)
+
+
+def test_foreign_database_is_refused(tmp_path):
+    conn = sqlite3.connect(tmp_path / DB_NAME)
+    with conn:
+        conn.execute("CREATE TABLE other (x)")
+    conn.close()
+    with pytest.raises(StoreError, match="not a torchfuzz findings database"):
+        FindingsStore.open(tmp_path)
+    (tmp_path / "junk").mkdir()
+    (tmp_path / "junk" / DB_NAME).write_bytes(b"not sqlite at all" * 100)
+    with pytest.raises(StoreError, match="not a usable findings database"):
+        FindingsStore.open(tmp_path / "junk")
+
+
+def test_exception_mid_record_leaves_nothing_half_written(store, monkeypatch):
+    _crash(store, 1)
+
+    def fail(*args, **kwargs):
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(FindingsStore, "_upsert_signature", fail)
+    with pytest.raises(RuntimeError, match="disk on fire"):
+        _crash(store, 2)
+    with pytest.raises(RuntimeError, match="disk on fire"):
+        _crash(store, 1, signature=BANG)  # the replaced case row and the decrement roll back
+    monkeypatch.undo()
+    assert store.done_seeds() == {1}
+    assert store.finding(BOOM.id).count == 1
+    assert store.finding(BANG.id) is None
+    assert _crash(store, 2).count == 2  # the store is usable afterwards
+
+
+_WRITER = textwrap.dedent(
+    """
+    import sys
+    from pathlib import Path
+    from torchfuzz.backends.signature import Signature
+    from torchfuzz.store import FindingsStore
+
+    sigs = [Signature("crash", "inductor", ("RuntimeError", f"boom {i}")) for i in range(7)]
+    with FindingsStore.open(Path(sys.argv[1])) as store:
+        print("ready", flush=True)
+        for round_ in range(1000):  # rewrite seeds with other signatures: counts move too
+            for seed in range(10001):
+                sig = sigs[(seed + round_) % 7] if (seed + round_) % 3 else None
+                outcome = "ok" if sig is None else "crash"
+                store.record(seed, {"n": seed}, outcome, None, sig, 0.01)
+    """
+)
+
+
+def test_sigkill_while_writing_leaves_a_consistent_database(tmp_path):
+    script = tmp_path / "writer.py"
+    script.write_text(_WRITER)
+    directory = tmp_path / "campaign"
+    proc = subprocess.Popen(
+        [sys.executable, str(script), str(directory)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert proc.stdout.readline().strip() == "ready"
+        time.sleep(0.5)
+        os.kill(proc.pid, signal.SIGKILL)
+    finally:
+        proc.kill()
+        proc.wait(timeout=30)
+        proc.stdout.close()
+    assert proc.returncode == -signal.SIGKILL
+
+    conn = sqlite3.connect(directory / DB_NAME)
+    assert conn.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+    cases = conn.execute("SELECT COUNT(*) FROM cases WHERE signature_id IS NOT NULL").fetchone()
+    total = conn.execute("SELECT TOTAL(count) FROM signatures").fetchone()
+    by_signature = conn.execute(
+        "SELECT COUNT(*) FROM signatures s WHERE s.count !="
+        " (SELECT COUNT(*) FROM cases c WHERE c.signature_id = s.id)"
+    ).fetchone()
+    conn.close()
+    assert cases[0] > 0
+    assert total[0] == cases[0]
+    assert by_signature[0] == 0
+    with FindingsStore.open(directory) as reopened:
+        assert reopened.done_seeds()
+        assert reopened.summary().total_cases == len(reopened.done_seeds())
+
+
+# --- atomic finding directories --------------------------------------------------------
+
+
+def _read(directory):
+    return {path.name: path.read_text() for path in directory.iterdir()}
+
+
+def test_write_files_atomically_writes_and_replaces(tmp_path):
+    target = tmp_path / "out" / "seed-1"
+    write_files_atomically(target, {"a.txt": "old a", "b.txt": "old b"})
+    assert _read(target) == {"a.txt": "old a", "b.txt": "old b"}
+    write_files_atomically(target, {"a.txt": "new a"})
+    assert _read(target) == {"a.txt": "new a"}
+    assert sorted(p.name for p in target.parent.iterdir()) == ["seed-1"]
+
+
+def test_write_files_atomically_rejects_paths(tmp_path):
+    with pytest.raises(ValueError, match="bad file name"):
+        write_files_atomically(tmp_path / "x", {"../escape": ""})
+
+
+def _failing_replace(monkeypatch, fail_on_call):
+    real = os.replace
+    calls = []
+
+    def replace(src, dst):
+        calls.append((src, dst))
+        if len(calls) == fail_on_call:
+            raise OSError("simulated crash")
+        return real(src, dst)
+
+    monkeypatch.setattr(store_module.os, "replace", replace)
+
+
+@pytest.mark.parametrize("fail_on_call", [1, 2], ids=["moving-old-aside", "renaming-new"])
+def test_failure_before_the_swap_keeps_the_old_directory(tmp_path, monkeypatch, fail_on_call):
+    target = tmp_path / "seed-1"
+    write_files_atomically(target, {"a.txt": "old a", "b.txt": "old b"})
+    _failing_replace(monkeypatch, fail_on_call)
+    with pytest.raises(OSError, match="simulated crash"):
+        write_files_atomically(target, {"a.txt": "new a", "b.txt": "new b"})
+    monkeypatch.undo()
+    assert _read(target) == {"a.txt": "old a", "b.txt": "old b"}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["seed-1"]
+
+
+def test_failure_renaming_a_first_version_leaves_no_directory(tmp_path, monkeypatch):
+    _failing_replace(monkeypatch, 1)
+    with pytest.raises(OSError, match="simulated crash"):
+        write_files_atomically(tmp_path / "seed-2", {"a.txt": "a"})
+    monkeypatch.undo()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_failure_while_writing_files_keeps_the_old_directory(tmp_path, monkeypatch):
+    target = tmp_path / "seed-2"
+    write_files_atomically(target, {"a.txt": "old a"})
+    real_fsync, calls = os.fsync, []
+
+    def fsync(fd):
+        calls.append(fd)
+        if len(calls) == 2:  # after the first new file, before the second is complete
+            raise OSError("disk full")
+        real_fsync(fd)
+
+    monkeypatch.setattr(store_module.os, "fsync", fsync)
+    with pytest.raises(OSError, match="disk full"):
+        write_files_atomically(target, {"a.txt": "new a", "b.txt": "new b"})
+    monkeypatch.undo()
+    assert _read(target) == {"a.txt": "old a"}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["seed-2"]
+
+
+def test_leftovers_of_a_killed_write_are_cleaned_up(tmp_path):
+    (tmp_path / ".seed-3.tmp-abc").mkdir()
+    (tmp_path / ".seed-3.tmp-abc" / "half.txt").write_text("half")
+    (tmp_path / ".seed-30.tmp-abc").mkdir()  # another finding's temporary: kept
+    write_files_atomically(tmp_path / "seed-3", {"a.txt": "a"})
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".seed-30.tmp-abc", "seed-3"]

@@ -1,0 +1,501 @@
+"""The findings store of a campaign: one SQLite database (WAL) plus atomically written
+finding directories.
+
+Only the campaign driver writes here, from one thread.  Every :meth:`FindingsStore.record`
+is one transaction, so a driver killed at any instant leaves the database as it was after
+the last completed record: a checked seed is either fully counted or not at all, and
+``sum(signatures.count) == number of cases with a signature`` always holds.  Finding
+directories are written by :func:`write_files_atomically`, so each one is either complete
+or absent.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import enum
+import glob
+import json
+import logging
+import os
+import shutil
+import sqlite3
+import tempfile
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, fields
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from torchfuzz.backends.outcome import OutcomeKind
+from torchfuzz.backends.signature import KILLED, TIMEOUT, Signature
+
+log = logging.getLogger(__name__)
+
+__all__ = [
+    "DB_NAME",
+    "OUTCOMES",
+    "SCHEMA_VERSION",
+    "STATUSES",
+    "FindingRow",
+    "FindingsStore",
+    "RecordResult",
+    "StoreError",
+    "StoreSummary",
+    "write_files_atomically",
+]
+
+DB_NAME = "findings.db"
+SCHEMA_VERSION = 1
+NEW, KNOWN, FIXED = "new", "known", "fixed"
+STATUSES = (NEW, KNOWN, FIXED)
+# Every value of the ``cases.outcome`` column, in display order.
+OUTCOMES = (*(kind.value for kind in OutcomeKind), KILLED, TIMEOUT)
+_FAILING = frozenset({OutcomeKind.MISMATCH.value, OutcomeKind.CRASH.value, KILLED, TIMEOUT})
+
+_SCHEMA = """
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE cases (
+    seed INTEGER PRIMARY KEY,
+    options TEXT NOT NULL,
+    outcome TEXT NOT NULL,
+    variant TEXT,
+    signature_id TEXT,  -- signatures.id (not a declared FK: the case row is written first)
+    seconds REAL NOT NULL,
+    finished_at TEXT NOT NULL
+);
+CREATE INDEX cases_by_signature ON cases(signature_id);
+CREATE TABLE signatures (
+    id TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,
+    variant TEXT NOT NULL,
+    text TEXT NOT NULL,
+    signature TEXT NOT NULL,
+    count INTEGER NOT NULL CHECK (count >= 0),
+    first_seed INTEGER NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('new', 'known', 'fixed')),
+    known_link TEXT,
+    example_dir TEXT,
+    minimized_nodes INTEGER,
+    original_nodes INTEGER,
+    repro_path TEXT
+);
+"""
+
+
+class StoreError(ValueError):
+    """A findings database that cannot be used, or a request the store refuses."""
+
+
+@dataclass(frozen=True, slots=True)
+class RecordResult:
+    """What :meth:`FindingsStore.record` did.
+
+    ``is_new`` is True only the first time a signature is ever seen in this store: the
+    driver then writes the example directory and minimizes.  ``reopened`` is True when a
+    signature marked ``fixed`` failed again (its status went back to ``new``).
+    """
+
+    seed: int
+    signature_id: str | None = None
+    is_new: bool = False
+    reopened: bool = False
+    status: str | None = None
+    count: int = 0
+
+
+_FINDING_COLUMNS = (
+    "id, kind, variant, text, count, first_seed, status, known_link, example_dir,"
+    " minimized_nodes, original_nodes, repro_path, signature"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class FindingRow:
+    """One unique finding (a row of the signatures table); paths are stored as given."""
+
+    signature_id: str
+    kind: str
+    variant: str
+    text: str
+    count: int
+    first_seed: int
+    status: str
+    known_link: str | None
+    example_dir: str | None
+    minimized_nodes: int | None
+    original_nodes: int | None
+    repro_path: str | None
+    signature: Signature
+
+    @classmethod
+    def from_row(cls, row: tuple[Any, ...]) -> FindingRow:
+        """Build from a row selected with ``_FINDING_COLUMNS``."""
+        return cls(*row[:-1], signature=Signature.from_dict(json.loads(row[-1])))
+
+    @property
+    def size(self) -> str | None:
+        """``"33 -> 2"`` (nodes before -> after minimization) when known."""
+        if self.original_nodes is None or self.minimized_nodes is None:
+            return None
+        return f"{self.original_nodes} -> {self.minimized_nodes}"
+
+    def cells(self) -> tuple[str, ...]:
+        """The columns of this finding in :meth:`StoreSummary.render`."""
+        where = self.repro_path or self.known_link or self.example_dir or "-"
+        size, seed = self.size or "-", str(self.first_seed)
+        return (self.signature_id, str(self.count), seed, self.variant, size, self.status, where)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe dict."""
+        data = {f.name: getattr(self, f.name) for f in fields(self)}
+        data["signature"] = self.signature.to_dict()
+        return data
+
+
+@dataclass(frozen=True, slots=True)
+class StoreSummary:
+    """Counts by outcome (every outcome, zeros included), totals, and the findings."""
+
+    counts: dict[str, int]
+    total_cases: int
+    total_seconds: float  # sum of the per-case seconds (worker time, not wall time)
+    findings: tuple[FindingRow, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe dict."""
+        return {
+            "counts": dict(self.counts),
+            "total_cases": self.total_cases,
+            "total_seconds": self.total_seconds,
+            "findings": [finding.to_dict() for finding in self.findings],
+        }
+
+    def render(self) -> str:
+        """A plain-text report: outcome counts, throughput, one line per finding."""
+        rate = self.total_cases / self.total_seconds if self.total_seconds > 0 else 0.0
+        statuses = ", ".join(f"{sum(f.status == s for f in self.findings)} {s}" for s in STATUSES)
+        lines = [
+            f"cases: {self.total_cases} in {self.total_seconds:.1f} s of checking"
+            f" ({rate:.2f} cases/s per worker)",
+            "outcomes: " + ", ".join(f"{k} {n}" for k, n in self.counts.items()),
+            f"findings: {len(self.findings)} unique ({statuses})",
+        ]
+        if not self.findings:
+            return "\n".join(lines)
+        table = [("signature", "count", "first seed", "variant", "size", "status", "repro / link")]
+        table += [f.cells() for f in self.findings]
+        widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
+        for row, f in zip(table, (None, *self.findings)):
+            cells = [
+                cell.rjust(w) if i in (1, 2) else cell.ljust(w)
+                for i, (cell, w) in enumerate(zip(row, widths))
+            ]
+            what = "what" if f is None else f.text.removeprefix(f.signature_id + " ")[:100]
+            lines.append("  " + "  ".join([*cells, what]))
+        return "\n".join(lines)
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+
+
+def _outcome_value(outcome_kind: str) -> str:
+    value = outcome_kind.value if isinstance(outcome_kind, enum.Enum) else str(outcome_kind)
+    if value not in OUTCOMES:
+        raise StoreError(f"unknown outcome {value!r}; expected one of {', '.join(OUTCOMES)}")
+    return value
+
+
+class FindingsStore:
+    """The campaign database ``DIRECTORY/findings.db``; open with :meth:`open`, use as a
+    context manager.  Not thread-safe: one driver thread owns it."""
+
+    def __init__(self, connection: sqlite3.Connection, directory: Path) -> None:
+        self._conn = connection
+        self.directory = directory
+
+    @classmethod
+    def open(cls, directory: Path) -> FindingsStore:
+        """Open (creating the directory and database if missing) the store in ``directory``.
+
+        Raises :class:`StoreError` for a file that is not a torchfuzz findings database or
+        one written with another schema version.
+        """
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        path = directory / DB_NAME
+        # isolation_level=None: no implicit transactions; _transaction() issues BEGIN itself,
+        # so schema creation (DDL) is transactional too.
+        conn = sqlite3.connect(path, isolation_level=None, timeout=10.0)
+        try:
+            mode = conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+            if mode != "wal":
+                log.warning("%s: WAL unavailable (journal_mode=%s)", path, mode)
+            # NORMAL skips the fsync at each commit; with WAL that can only lose the last
+            # commits on an OS crash or power loss, never on a killed process (the WAL is in
+            # the OS page cache and is replayed on the next open), and never corrupts the db.
+            conn.execute("PRAGMA synchronous=NORMAL")
+            store = cls(conn, directory)
+            store._ensure_schema(path)
+        except sqlite3.DatabaseError as exc:
+            conn.close()
+            raise StoreError(f"{path}: not a usable findings database ({exc})") from exc
+        except BaseException:
+            conn.close()
+            raise
+        log.debug("opened findings store %s", path)
+        return store
+
+    def _ensure_schema(self, path: Path) -> None:
+        tables = {
+            row[0]
+            for row in self._conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+        }
+        if not tables:
+            with self._transaction() as conn:
+                for statement in _SCHEMA.split(";"):
+                    if statement.strip():
+                        conn.execute(statement)
+                created = (("schema_version", SCHEMA_VERSION), ("created_at", _now()))
+                rows = [(key, json.dumps(value)) for key, value in created]
+                conn.executemany("INSERT INTO meta VALUES (?, ?)", rows)
+            return
+        if "meta" not in tables:
+            raise StoreError(f"{path}: not a torchfuzz findings database (no meta table)")
+        version = self.get_meta("schema_version")
+        if version != SCHEMA_VERSION:
+            raise StoreError(
+                f"{path}: findings database has schema version {version!r}, this torchfuzz "
+                f"reads version {SCHEMA_VERSION}; use another directory or a matching torchfuzz"
+            )
+
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        """BEGIN IMMEDIATE ... COMMIT; any exception (even KeyboardInterrupt) rolls back."""
+        self._conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self._conn
+            self._conn.execute("COMMIT")
+        except BaseException:
+            if self._conn.in_transaction:  # SQLite may already have rolled back itself
+                self._conn.execute("ROLLBACK")
+            raise
+
+    # --- context manager -------------------------------------------------------------
+
+    def close(self) -> None:
+        """Close the connection (committed data is already durable against a kill)."""
+        self._conn.close()
+
+    def __enter__(self) -> FindingsStore:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    # --- meta ------------------------------------------------------------------------
+
+    def get_meta(self, key: str, default: Any = None) -> Any:
+        """The JSON value stored under ``key`` in the meta table, or ``default``."""
+        row = self._conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return default if row is None else json.loads(row[0])
+
+    def set_meta(self, key: str, value: Any) -> None:
+        """Store a JSON-safe campaign setting (options, start time, ...) under ``key``."""
+        if key == "schema_version":
+            raise StoreError("the schema version is managed by the store")
+        text = json.dumps(value, sort_keys=True)
+        with self._transaction() as conn:
+            conn.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, text))
+
+    # --- recording -------------------------------------------------------------------
+
+    def record(
+        self,
+        seed: int,
+        options: Mapping[str, Any],
+        outcome_kind: str,
+        variant: str | None,
+        signature: Signature | None,
+        seconds: float,
+        known_link: str | None = None,
+    ) -> RecordResult:
+        """Record one checked seed, in one transaction.
+
+        ``outcome_kind`` is an :class:`OutcomeKind` value, ``"killed"`` or ``"timeout"``;
+        a signature is required for exactly the failing ones.  The signature row is
+        created (status ``known`` with ``known_link``, else ``new``) or its count
+        incremented and ``first_seed`` lowered.  On an existing row a ``known_link`` makes
+        it ``known``; without one, a ``fixed`` row goes back to ``new`` (the bug is back)
+        and ``new``/``known`` stay.  Recording a seed again replaces its case row and moves
+        its count from the old signature to the new one.
+        """
+        seed, outcome = int(seed), _outcome_value(outcome_kind)
+        if (signature is not None) != (outcome in _FAILING):
+            raise StoreError(f"seed {seed}: outcome {outcome!r} with signature {signature!r}")
+        if variant is None and signature is not None:
+            variant = signature.variant
+        options_text = json.dumps(dict(options), sort_keys=True)
+        sig_id = None if signature is None else signature.id
+        with self._transaction() as conn:
+            old = conn.execute("SELECT signature_id FROM cases WHERE seed = ?", (seed,)).fetchone()
+            conn.execute(
+                "INSERT OR REPLACE INTO cases VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (seed, options_text, outcome, variant, sig_id, float(seconds), _now()),
+            )
+            if old is not None and old[0] is not None:
+                conn.execute("UPDATE signatures SET count = count - 1 WHERE id = ?", (old[0],))
+            if signature is None:
+                return RecordResult(seed)
+            return self._upsert_signature(conn, seed, signature, known_link)
+
+    def _upsert_signature(
+        self, conn: sqlite3.Connection, seed: int, signature: Signature, known_link: str | None
+    ) -> RecordResult:
+        sig_id = signature.id
+        row = conn.execute(
+            "SELECT count, status FROM signatures WHERE id = ?", (sig_id,)
+        ).fetchone()
+        if row is None:
+            status = NEW if known_link is None else KNOWN
+            sig_json = json.dumps(signature.to_dict(), sort_keys=True)
+            conn.execute(
+                "INSERT INTO signatures (id, kind, variant, text, signature, count, first_seed,"
+                " status, known_link) VALUES (?, ?, ?, ?, ?, 1, ?, ?, ?)",
+                (sig_id, signature.kind, signature.variant, signature.text(), sig_json, seed)
+                + (status, known_link),
+            )
+            return RecordResult(seed, sig_id, is_new=True, status=status, count=1)
+        count, old_status = row
+        status = KNOWN if known_link is not None else (NEW if old_status == FIXED else old_status)
+        conn.execute(
+            "UPDATE signatures SET count = count + 1, first_seed = MIN(first_seed, ?),"
+            " status = ?, known_link = COALESCE(?, known_link) WHERE id = ?",
+            (seed, status, known_link, sig_id),
+        )
+        reopened = old_status == FIXED and status == NEW
+        if reopened:
+            log.warning("signature %s was marked fixed but failed again (seed %d)", sig_id, seed)
+        return RecordResult(seed, sig_id, reopened=reopened, status=status, count=count + 1)
+
+    def _update_signature(self, signature_id: str, assignments: str, values: tuple) -> None:
+        with self._transaction() as conn:
+            cursor = conn.execute(
+                f"UPDATE signatures SET {assignments} WHERE id = ?", (*values, signature_id)
+            )
+            if cursor.rowcount != 1:
+                raise StoreError(f"no signature {signature_id!r} in {self.directory}")
+
+    def set_example_dir(self, signature_id: str, path: Path | str) -> None:
+        """Remember the finding directory written for ``signature_id``."""
+        self._update_signature(signature_id, "example_dir = ?", (str(path),))
+
+    def set_minimized(
+        self,
+        signature_id: str,
+        original_nodes: int,
+        minimized_nodes: int,
+        repro_path: Path | str,
+    ) -> None:
+        """Remember the minimization result (sizes in nodes, path of ``repro.py``)."""
+        self._update_signature(
+            signature_id,
+            "original_nodes = ?, minimized_nodes = ?, repro_path = ?",
+            (int(original_nodes), int(minimized_nodes), str(repro_path)),
+        )
+
+    def set_status(self, signature_id: str, status: str, known_link: str | None = None) -> None:
+        """Set a finding's status (``new``, ``known`` or ``fixed``); a ``known_link``
+        replaces the stored link, None keeps it."""
+        if status not in STATUSES:
+            raise StoreError(f"unknown status {status!r}; expected one of {', '.join(STATUSES)}")
+        self._update_signature(
+            signature_id, "status = ?, known_link = COALESCE(?, known_link)", (status, known_link)
+        )
+
+    # --- reading ---------------------------------------------------------------------
+
+    def done_seeds(self) -> set[int]:
+        """Seeds with a recorded outcome (to skip when resuming)."""
+        return {row[0] for row in self._conn.execute("SELECT seed FROM cases")}
+
+    def finding(self, signature_id: str) -> FindingRow | None:
+        """The stored row of one signature, or None."""
+        row = self._conn.execute(
+            f"SELECT {_FINDING_COLUMNS} FROM signatures WHERE id = ?", (signature_id,)
+        ).fetchone()
+        return None if row is None else FindingRow.from_row(row)
+
+    def summary(self) -> StoreSummary:
+        """Counts by outcome, totals, and every finding (new first, then by count)."""
+        counts = dict.fromkeys(OUTCOMES, 0)
+        for outcome, count in self._conn.execute(
+            "SELECT outcome, COUNT(*) FROM cases GROUP BY outcome"
+        ):
+            counts[outcome] = count
+        total_seconds = self._conn.execute("SELECT TOTAL(seconds) FROM cases").fetchone()[0]
+        rows = self._conn.execute(
+            f"SELECT {_FINDING_COLUMNS} FROM signatures ORDER BY"
+            " CASE status WHEN 'new' THEN 0 WHEN 'known' THEN 1 ELSE 2 END,"
+            " count DESC, first_seed, id"
+        )
+        return StoreSummary(
+            counts=counts,
+            total_cases=sum(counts.values()),
+            total_seconds=float(total_seconds),
+            findings=tuple(FindingRow.from_row(row) for row in rows),
+        )
+
+
+# --- atomic finding directories ----------------------------------------------------------
+
+
+def _fsync_directory(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def write_files_atomically(directory: Path, files: Mapping[str, str]) -> None:
+    """Write ``files`` (flat name -> text) as the complete contents of ``directory``.
+
+    The files go into a temporary sibling that is renamed into place.  An existing
+    directory is first renamed aside and deleted after the swap, so at every instant
+    ``directory`` is absent or a complete old or new version; if the swap fails the old
+    one is put back.  Leftovers of an earlier interrupted call are removed on success.
+    """
+    directory = Path(directory)
+    for name in files:
+        if not name or name in (".", "..") or "/" in name or os.sep in name:
+            raise ValueError(f"write_files_atomically: bad file name {name!r}")
+    parent = directory.parent
+    parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{directory.name}.tmp-", dir=parent))
+    aside: Path | None = None
+    try:
+        for name, text in files.items():
+            with open(tmp / name, "w", encoding="utf-8") as handle:
+                handle.write(text)
+                handle.flush()
+                os.fsync(handle.fileno())
+        if directory.exists():
+            aside = Path(tempfile.mkdtemp(prefix=f".{directory.name}.old-", dir=parent))
+            os.replace(directory, aside)  # aside is an empty directory: rename may replace it
+        try:
+            os.replace(tmp, directory)
+        except BaseException:
+            if aside is not None:
+                os.replace(aside, directory)
+                aside = None
+            raise
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if aside is not None and directory.exists():  # the old one was never moved
+            shutil.rmtree(aside, ignore_errors=True)
+        raise
+    _fsync_directory(parent)
+    name = glob.escape(directory.name)
+    for stale in (*parent.glob(f".{name}.tmp-*"), *parent.glob(f".{name}.old-*")):
+        shutil.rmtree(stale, ignore_errors=True)
