@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import itertools
+import json
 import logging
 import os
 import threading
@@ -297,8 +298,6 @@ def write_minimized(
 ) -> list[Path]:
     """Write the minimized case, a standalone repro.py, the DOT graph and the signature into
     `out_dir` (atomically); return their paths."""
-    import json
-
     case = Case(result.graph, original.seed, original.options, versions())
     files = {
         "case.json": case.to_json(),
