@@ -341,3 +341,26 @@ def test_replay_keeps_failing_findings_and_marks_fixed_ones(tmp_path):
     assert "fixed" in proc.stdout
     report = json.loads(_cli("report", str(tmp_path), "--json").stdout)
     assert [f["status"] for f in report["findings"]] == ["fixed"]
+
+
+def test_a_second_campaign_on_the_same_directory_is_refused(capsys, tmp_path):
+    from torchfuzz.campaign import exclusive
+
+    with exclusive(tmp_path):
+        code, _, err = run_cli(
+            capsys, "fuzz", "--seeds", "0:2", "--variants", "eager", "--out", str(tmp_path)
+        )
+    assert code == 2 and "another campaign is running" in err and len(err.strip().splitlines()) == 1
+    code, _, _ = run_cli(
+        capsys,
+        "fuzz",
+        "--seeds",
+        "0:2",
+        "--variants",
+        "eager",
+        "--workers",
+        "1",
+        "--out",
+        str(tmp_path),
+    )
+    assert code == 0  # the lock is gone with its holder

@@ -12,6 +12,8 @@ New findings are minimized after the seeds are done.
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
+import fcntl
 import itertools
 import json
 import logging
@@ -47,6 +49,22 @@ from torchfuzz.minimize import MinimizeResult, NothingToMinimize, minimize_case
 from torchfuzz.store import FindingsStore, StoreSummary, write_files_atomically
 
 log = logging.getLogger(__name__)
+
+
+class CampaignBusyError(ValueError):
+    """Another campaign is writing to the same directory."""
+
+
+@contextlib.contextmanager
+def exclusive(out: Path) -> Iterator[None]:
+    """Hold `out/.lock` for the campaign: two drivers on one store would interleave seeds."""
+    out.mkdir(parents=True, exist_ok=True)
+    with open(out / ".lock", "w") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise CampaignBusyError(f"another campaign is running in {out}") from None
+        yield  # the lock goes with the file descriptor, also when the process is killed
 
 
 def versions() -> dict[str, str]:
@@ -214,7 +232,7 @@ class Campaign:
     def run(self) -> StoreSummary:
         config = self.config
         deadline = None if config.time_limit is None else time.monotonic() + config.time_limit
-        with FindingsStore.open(config.out) as store:
+        with exclusive(config.out), FindingsStore.open(config.out) as store:
             store.set_meta("variants", [v.to_dict() for v in config.variants])
             store.set_meta("options", config.options.to_dict())
             done = store.done_seeds()

@@ -33,7 +33,13 @@ from torchfuzz.backends.variants import (
     resolve_backend,
 )
 from torchfuzz.backends.worker import IsolatedRunner
-from torchfuzz.campaign import CampaignConfig, Progress, run_campaign, write_minimized
+from torchfuzz.campaign import (
+    CampaignBusyError,
+    CampaignConfig,
+    Progress,
+    run_campaign,
+    write_minimized,
+)
 from torchfuzz.generator.generate import generate
 from torchfuzz.generator.options import GeneratorOptions
 from torchfuzz.ir.catalogue import UnknownOpError
@@ -405,6 +411,7 @@ _BAD_INPUT = (
     UnknownBackendError,
     KnownIssuesError,
     StoreError,
+    CampaignBusyError,
 )
 
 
