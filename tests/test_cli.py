@@ -364,3 +364,48 @@ def test_a_second_campaign_on_the_same_directory_is_refused(capsys, tmp_path):
         str(tmp_path),
     )
     assert code == 0  # the lock is gone with its holder
+
+
+def test_ctrl_c_stops_the_campaign_cleanly_with_a_summary(tmp_path):
+    import os
+    import signal
+    import sqlite3
+    import time
+
+    repo = str(Path(__file__).resolve().parents[1])
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "torchfuzz.cli",
+            "fuzz",
+            "--seeds",
+            "0:500",
+            "--variants",
+            "eager",
+            "--workers",
+            "2",
+            "--out",
+            str(tmp_path),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": repo},
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    db = tmp_path / "findings.db"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if db.exists():
+            with sqlite3.connect(db) as conn:
+                if conn.execute("SELECT count(*) FROM cases").fetchone()[0] >= 5:
+                    break
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    assert "interrupted" in err and "outcomes: ok" in out
+    with sqlite3.connect(db) as conn:
+        recorded = conn.execute("SELECT count(*) FROM cases").fetchone()[0]
+    assert 5 <= recorded < 500 and f"cases: {recorded} " in out
