@@ -194,11 +194,24 @@ def test_campaign_records_aborts_and_hangs_and_loses_no_case(tmp_path):
         assert (Path(finding["example_dir"]) / "case.json").exists()
 
 
+def _wait_for_cases(db: Path, count: int, seconds: float = 120) -> None:
+    """Wait until a running campaign has recorded `count` cases."""
+    import sqlite3
+    import time
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if db.exists():
+            with sqlite3.connect(db) as conn:
+                if conn.execute("SELECT count(*) FROM cases").fetchone()[0] >= count:
+                    return
+        time.sleep(0.2)
+
+
 def test_sigkilled_campaign_resumes_every_seed_exactly_once(tmp_path):
     import os
     import signal
     import sqlite3
-    import time
 
     argv = [
         "fuzz",
@@ -219,13 +232,7 @@ def test_sigkilled_campaign_resumes_every_seed_exactly_once(tmp_path):
         env={**os.environ, "PYTHONPATH": repo},
     )
     db = tmp_path / "findings.db"
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        if db.exists():
-            with sqlite3.connect(db) as conn:
-                if conn.execute("SELECT count(*) FROM cases").fetchone()[0] >= 5:
-                    break
-        time.sleep(0.2)
+    _wait_for_cases(db, 5)
     first.send_signal(signal.SIGKILL)
     first.wait()
     assert _cli(*argv).returncode == 0
@@ -370,7 +377,6 @@ def test_ctrl_c_stops_the_campaign_cleanly_with_a_summary(tmp_path):
     import os
     import signal
     import sqlite3
-    import time
 
     repo = str(Path(__file__).resolve().parents[1])
     proc = subprocess.Popen(
@@ -395,13 +401,7 @@ def test_ctrl_c_stops_the_campaign_cleanly_with_a_summary(tmp_path):
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     db = tmp_path / "findings.db"
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        if db.exists():
-            with sqlite3.connect(db) as conn:
-                if conn.execute("SELECT count(*) FROM cases").fetchone()[0] >= 5:
-                    break
-        time.sleep(0.2)
+    _wait_for_cases(db, 5)
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 0, err

@@ -290,15 +290,8 @@ class Campaign:
         self, store: FindingsStore, result: CaseResult, variant: Variant, reduced: MinimizeResult
     ) -> None:
         directory = self.config.out / "findings" / result.signature.id / "minimized"
-        case = Case(reduced.graph, result.seed, self.config.options.to_dict(), versions())
-        write_files_atomically(
-            directory,
-            {
-                "case.json": case.to_json(),
-                "repro.py": to_repro(reduced.graph, result.seed, variant, reduced.signature),
-                "graph.dot": to_dot(reduced.graph),
-            },
-        )
+        original = Case(result.graph, result.seed, self.config.options.to_dict(), versions())
+        write_minimized(directory, original, reduced, variant)
         store.set_minimized(
             result.signature.id, reduced.original_nodes, len(reduced.graph), directory / "repro.py"
         )

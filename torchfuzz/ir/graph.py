@@ -309,7 +309,3 @@ class Graph:
 
     def __hash__(self) -> int:  # graphs are mutable: hash by identity is wrong, forbid it
         raise TypeError("Graph is mutable; use content_hash()")
-
-
-def tensor_inputs(graph: Graph) -> list[Input]:
-    return [i for i in graph.inputs if isinstance(i.spec, TensorSpec)]

@@ -11,7 +11,7 @@ from typing import Any
 import torch
 
 from torchfuzz.ir.graph import Graph, Input
-from torchfuzz.ir.types import ScalarSpec, Spec, TensorSpec, contiguous_strides
+from torchfuzz.ir.types import Spec, TensorSpec, contiguous_strides
 from torchfuzz.passes.dce import DeadCodeElimination
 from torchfuzz.passes.infer import InferenceError, infer_spec
 
@@ -175,7 +175,3 @@ def value_cost(inp: Input) -> int:
         count = inp.spec.numel if isinstance(inp.spec, TensorSpec) else 1
         return 3 * count + 1
     return sum(0 if v == 0 else 1 if float(v).is_integer() else 2 for v in inp.data)
-
-
-def is_scalar(spec: Spec) -> bool:
-    return isinstance(spec, ScalarSpec)
