@@ -1,5 +1,5 @@
-"""The findings store: record/increment semantics, resume, summary, transactions that
-survive exceptions and SIGKILL, and atomic finding directories."""
+"""The findings store: record/increment semantics, resume, summary, row export/import,
+transactions that survive exceptions and SIGKILL."""
 
 import json
 import os
@@ -12,15 +12,9 @@ import time
 
 import pytest
 
-from torchfuzz import store as store_module
 from torchfuzz.backends.outcome import OutcomeKind
 from torchfuzz.backends.signature import Signature, killed_signature, timeout_signature
-from torchfuzz.store import (
-    DB_NAME,
-    FindingsStore,
-    StoreError,
-    write_files_atomically,
-)
+from torchfuzz.store import DB_NAME, FindingsStore, StoreError
 
 BOOM = Signature("crash", "inductor", ("RuntimeError", "boom <num>", "torch/x.py:f"))
 BANG = Signature("crash", "inductor_dynamic", ("AssertionError", "bang", "torch/y.py:g"))
@@ -192,6 +186,31 @@ def test_empty_summary_renders(store):
     assert "cases: 0" in text and "findings: 0 unique" in text
 
 
+def test_export_and_import_rows_recount_and_keep_paths(store, tmp_path):
+    _ok(store, 1)
+    _crash(store, 2)
+    _crash(store, 3, signature=BANG)
+    store.set_minimized(BANG.id, 9, 3, "somewhere/repro.py")
+    store.set_meta("options", OPTIONS)
+    cases, findings = store.export_rows()
+    assert [c.seed for c in cases] == [1, 2, 3]
+    assert (cases[1].signature_id, json.loads(cases[1].options)) == (BOOM.id, OPTIONS)
+    assert {f.signature_id for f in findings} == {BOOM.id, BANG.id}
+
+    with FindingsStore.open(tmp_path / "other") as other:
+        _crash(other, 7)  # BOOM has one case here already
+        other.import_rows(cases, findings, {"options": OPTIONS})
+        assert other.done_seeds() == {1, 2, 3, 7}
+        assert other.finding(BOOM.id).count == 2  # recounted, not the imported 1
+        assert other.finding(BANG.id) == store.finding(BANG.id)
+        assert other.get_meta("options") == OPTIONS
+        with pytest.raises(sqlite3.IntegrityError):
+            other.import_rows(cases[:1], (), {"late": 1})
+        assert other.get_meta("late") is None  # the failed import wrote nothing
+        with pytest.raises(StoreError, match="schema version"):
+            other.import_rows((), (), {"schema_version": 2})
+
+
 def test_schema_version_mismatch_is_refused(tmp_path):
     with FindingsStore.open(tmp_path):
         pass
@@ -285,84 +304,3 @@ def test_sigkill_while_writing_leaves_a_consistent_database(tmp_path):
     with FindingsStore.open(directory) as reopened:
         assert reopened.done_seeds()
         assert reopened.summary().total_cases == len(reopened.done_seeds())
-
-
-# --- atomic finding directories --------------------------------------------------------
-
-
-def _read(directory):
-    return {path.name: path.read_text() for path in directory.iterdir()}
-
-
-def test_write_files_atomically_writes_and_replaces(tmp_path):
-    target = tmp_path / "out" / "seed-1"
-    write_files_atomically(target, {"a.txt": "old a", "b.txt": "old b"})
-    assert _read(target) == {"a.txt": "old a", "b.txt": "old b"}
-    write_files_atomically(target, {"a.txt": "new a"})
-    assert _read(target) == {"a.txt": "new a"}
-    assert sorted(p.name for p in target.parent.iterdir()) == ["seed-1"]
-
-
-def test_write_files_atomically_rejects_paths(tmp_path):
-    with pytest.raises(ValueError, match="bad file name"):
-        write_files_atomically(tmp_path / "x", {"../escape": ""})
-
-
-def _failing_replace(monkeypatch, fail_on_call):
-    real = os.replace
-    calls = []
-
-    def replace(src, dst):
-        calls.append((src, dst))
-        if len(calls) == fail_on_call:
-            raise OSError("simulated crash")
-        return real(src, dst)
-
-    monkeypatch.setattr(store_module.os, "replace", replace)
-
-
-@pytest.mark.parametrize("fail_on_call", [1, 2], ids=["moving-old-aside", "renaming-new"])
-def test_failure_before_the_swap_keeps_the_old_directory(tmp_path, monkeypatch, fail_on_call):
-    target = tmp_path / "seed-1"
-    write_files_atomically(target, {"a.txt": "old a", "b.txt": "old b"})
-    _failing_replace(monkeypatch, fail_on_call)
-    with pytest.raises(OSError, match="simulated crash"):
-        write_files_atomically(target, {"a.txt": "new a", "b.txt": "new b"})
-    monkeypatch.undo()
-    assert _read(target) == {"a.txt": "old a", "b.txt": "old b"}
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["seed-1"]
-
-
-def test_failure_renaming_a_first_version_leaves_no_directory(tmp_path, monkeypatch):
-    _failing_replace(monkeypatch, 1)
-    with pytest.raises(OSError, match="simulated crash"):
-        write_files_atomically(tmp_path / "seed-2", {"a.txt": "a"})
-    monkeypatch.undo()
-    assert list(tmp_path.iterdir()) == []
-
-
-def test_failure_while_writing_files_keeps_the_old_directory(tmp_path, monkeypatch):
-    target = tmp_path / "seed-2"
-    write_files_atomically(target, {"a.txt": "old a"})
-    real_fsync, calls = os.fsync, []
-
-    def fsync(fd):
-        calls.append(fd)
-        if len(calls) == 2:  # after the first new file, before the second is complete
-            raise OSError("disk full")
-        real_fsync(fd)
-
-    monkeypatch.setattr(store_module.os, "fsync", fsync)
-    with pytest.raises(OSError, match="disk full"):
-        write_files_atomically(target, {"a.txt": "new a", "b.txt": "new b"})
-    monkeypatch.undo()
-    assert _read(target) == {"a.txt": "old a"}
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["seed-2"]
-
-
-def test_leftovers_of_a_killed_write_are_cleaned_up(tmp_path):
-    (tmp_path / ".seed-3.tmp-abc").mkdir()
-    (tmp_path / ".seed-3.tmp-abc" / "half.txt").write_text("half")
-    (tmp_path / ".seed-30.tmp-abc").mkdir()  # another finding's temporary: kept
-    write_files_atomically(tmp_path / "seed-3", {"a.txt": "a"})
-    assert sorted(p.name for p in tmp_path.iterdir()) == [".seed-30.tmp-abc", "seed-3"]

@@ -17,8 +17,6 @@ import fcntl
 import itertools
 import json
 import logging
-import os
-import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -28,17 +26,13 @@ from pathlib import Path
 import torch
 
 from torchfuzz import __version__
-from torchfuzz.backends.outcome import Outcome
+from torchfuzz.atomic_dirs import write_files_atomically
 from torchfuzz.backends.python import to_python
 from torchfuzz.backends.repro import to_repro
-from torchfuzz.backends.signature import (
-    Signature,
-    failure_signature,
-    killed_signature,
-    timeout_signature,
-)
+from torchfuzz.backends.signature import Signature
 from torchfuzz.backends.variants import Variant
-from torchfuzz.backends.worker import IsolatedRunner, RunResult
+from torchfuzz.backends.worker import IsolatedRunner
+from torchfuzz.executors import Executor, Verdict, make_executor
 from torchfuzz.generator.generate import generate
 from torchfuzz.generator.options import GeneratorOptions
 from torchfuzz.ir.dot import to_dot
@@ -46,9 +40,12 @@ from torchfuzz.ir.graph import Graph
 from torchfuzz.ir.serialize import Case
 from torchfuzz.known_issues import KnownIssues
 from torchfuzz.minimize import MinimizeResult, NothingToMinimize, minimize_case
-from torchfuzz.store import FindingsStore, StoreSummary, write_files_atomically
+from torchfuzz.report import StoreSummary
+from torchfuzz.store import FindingsStore
 
 log = logging.getLogger(__name__)
+
+_TICK = 1.0  # seconds between progress callbacks while cases are in flight
 
 
 class CampaignBusyError(ValueError):
@@ -80,16 +77,18 @@ class CampaignConfig:
     options: GeneratorOptions = GeneratorOptions()
     seeds: range | None = None
     time_limit: float | None = None
-    workers: int = os.cpu_count() or 1
+    workers: int | None = None  # None: one per core (local) or per cluster CPU (ray)
     timeout: float = 300.0
     known_issues: KnownIssues | None = None
     minimize: bool = True
     recycle_after: int = 200
+    executor: str = "local"
+    address: str | None = None  # of a Ray cluster, with executor="ray"
 
     def __post_init__(self) -> None:
         if (self.seeds is None) == (self.time_limit is None):
             raise ValueError("a campaign needs seeds or a time limit, not both")
-        if self.workers < 1:
+        if self.workers is not None and self.workers < 1:
             raise ValueError("a campaign needs at least one worker")
 
 
@@ -99,65 +98,46 @@ class CaseResult:
 
     seed: int
     graph: Graph
-    outcome_kind: str  # an OutcomeKind value, "killed" or "timeout"
-    variant: str | None
-    signature: Signature | None
-    seconds: float
-    outcome: Outcome | None
+    verdict: Verdict
+
+    @property
+    def outcome_kind(self) -> str:
+        return self.verdict.outcome_kind
+
+    @property
+    def variant(self) -> str | None:
+        return self.verdict.variant
+
+    @property
+    def signature(self) -> Signature | None:
+        return self.verdict.signature
 
 
 @dataclass
 class Progress:
-    """Live counts for progress display."""
+    """Live counts for progress display.
+
+    ``total`` is the number of seeds this run will check (None for a time-limited
+    campaign, which has ``time_limit`` instead); ``in_flight`` the cases being checked.
+    """
 
     checked: int = 0
     skipped_done: int = 0
     outcomes: Counter = field(default_factory=Counter)
     unique: int = 0
     started: float = field(default_factory=time.monotonic)
+    total: int | None = None
+    time_limit: float | None = None
+    in_flight: int = 0
+
+    @property
+    def elapsed(self) -> float:
+        return time.monotonic() - self.started
 
     @property
     def rate(self) -> float:
-        elapsed = time.monotonic() - self.started
+        elapsed = self.elapsed
         return self.checked / elapsed if elapsed > 0 else 0.0
-
-
-def _signature_of(result: RunResult, variant: str) -> tuple[str, Signature | None]:
-    if result.outcome is not None:
-        return result.outcome.kind.value, failure_signature(result.outcome)
-    if result.timed_out:
-        return "timeout", timeout_signature(variant)
-    return "killed", killed_signature(variant, result.killed_by or abs(result.exit_code or 1))
-
-
-def check_seed(
-    runner: IsolatedRunner, seed: int, graph: Graph, config: CampaignConfig
-) -> CaseResult:
-    """Check one generated program in the runner's worker process."""
-    case = Case(graph, seed, config.options.to_dict(), versions())
-    start = time.monotonic()
-    result = runner.run(case, config.variants, config.timeout)
-    if result.process_failure:
-        # Attribute a dead or hung worker: run each variant alone in a fresh worker (the
-        # previous case may also have corrupted the heap this case died on).
-        for variant in config.variants:
-            alone = runner.run(case, [variant], config.timeout)
-            if alone.process_failure:
-                kind, signature = _signature_of(alone, variant.name)
-                return CaseResult(
-                    seed, graph, kind, variant.name, signature, time.monotonic() - start, None
-                )
-        log.warning("seed %d: worker failure did not reproduce; recording the clean run", seed)
-        result = runner.run(case, config.variants, config.timeout)
-        if result.process_failure:
-            kind, signature = _signature_of(result, "+".join(v.name for v in config.variants))
-            return CaseResult(seed, graph, kind, None, signature, time.monotonic() - start, None)
-    outcome = result.outcome
-    signature = failure_signature(outcome)
-    variant = signature.variant if signature else None
-    return CaseResult(
-        seed, graph, outcome.kind.value, variant, signature, time.monotonic() - start, outcome
-    )
 
 
 def _seed_stream(config: CampaignConfig, done: set[int]) -> Iterator[int]:
@@ -185,23 +165,8 @@ class Campaign:
     ) -> None:
         self.config = config
         self.progress_callback = progress
-        self.progress = Progress()
-        self._local = threading.local()
-        self._runners: list[IsolatedRunner] = []
-        self._lock = threading.Lock()
+        self.progress = Progress(time_limit=config.time_limit)
         self._new: list[CaseResult] = []
-
-    def _runner(self) -> IsolatedRunner:
-        runner = getattr(self._local, "runner", None)
-        if runner is None:
-            runner = IsolatedRunner(recycle_after=self.config.recycle_after)
-            self._local.runner = runner
-            with self._lock:
-                self._runners.append(runner)
-        return runner
-
-    def _work(self, seed: int, graph: Graph) -> CaseResult:
-        return check_seed(self._runner(), seed, graph, self.config)
 
     def _record(self, store: FindingsStore, result: CaseResult) -> None:
         known = None
@@ -214,7 +179,7 @@ class Campaign:
             result.outcome_kind,
             result.variant,
             result.signature,
-            result.seconds,
+            result.verdict.seconds,
             known,
         )
         self.progress.checked += 1
@@ -226,49 +191,63 @@ class Campaign:
             self.progress.unique += 1
             if known is None:
                 self._new.append(result)
-        if self.progress_callback is not None:
-            self.progress_callback(self.progress)
 
     def run(self) -> StoreSummary:
         config = self.config
-        deadline = None if config.time_limit is None else time.monotonic() + config.time_limit
         with exclusive(config.out), FindingsStore.open(config.out) as store:
             store.set_meta("variants", [v.to_dict() for v in config.variants])
             store.set_meta("options", config.options.to_dict())
             done = store.done_seeds()
             self.progress.skipped_done = len(done)
-            seeds = _seed_stream(config, done)
-            pool = concurrent.futures.ThreadPoolExecutor(config.workers, "torchfuzz-worker")
-            in_flight: set[concurrent.futures.Future] = set()
+            if config.seeds is not None:
+                self.progress.total = sum(1 for s in config.seeds if s not in done)
+            executor = make_executor(
+                config.executor,
+                config.variants,
+                config.timeout,
+                config.workers,
+                config.recycle_after,
+                config.address,
+            )
             try:
-                while True:
-                    while len(in_flight) < 2 * config.workers and (
-                        deadline is None or time.monotonic() < deadline
-                    ):
-                        seed = next(seeds, None)
-                        if seed is None:
-                            break
-                        # Generation stays on this thread: FakeTensor modes are not
-                        # shared across threads; workers only wait on their processes.
-                        graph = generate(seed, config.options)
-                        in_flight.add(pool.submit(self._work, seed, graph))
-                    if not in_flight:
-                        break
-                    finished, in_flight = concurrent.futures.wait(
-                        in_flight, return_when=concurrent.futures.FIRST_COMPLETED
-                    )
-                    for future in finished:
-                        self._record(store, future.result())
-                if config.minimize:
-                    self._minimize_new(store)
+                self._check_seeds(store, executor, _seed_stream(config, done))
             finally:
-                for future in in_flight:
-                    future.cancel()
-                with self._lock:
-                    for runner in self._runners:
-                        runner.close()  # kills workers still running a case (Ctrl-C)
-                pool.shutdown(wait=True, cancel_futures=True)
+                executor.close()  # kills workers still running a case (Ctrl-C)
+            if self.progress_callback is not None:
+                self.progress_callback(self.progress)
+            if config.minimize:
+                self._minimize_new(store)
             return store.summary()
+
+    def _check_seeds(self, store: FindingsStore, executor: Executor, seeds: Iterator[int]) -> None:
+        """Keep about two cases per worker in flight and record each verdict as it comes."""
+        config = self.config
+        deadline = None if config.time_limit is None else time.monotonic() + config.time_limit
+        in_flight: dict[concurrent.futures.Future[Verdict], tuple[int, Graph]] = {}
+        while True:
+            while len(in_flight) < 2 * executor.workers and (
+                deadline is None or time.monotonic() < deadline
+            ):
+                seed = next(seeds, None)
+                if seed is None:
+                    break
+                # Generation stays on this thread: FakeTensor modes are not shared across
+                # threads, and workers only need the case.
+                graph = generate(seed, config.options)
+                case = Case(graph, seed, config.options.to_dict(), versions())
+                in_flight[executor.submit(case)] = (seed, graph)
+            self.progress.in_flight = len(in_flight)
+            if not in_flight:
+                break
+            finished, _ = concurrent.futures.wait(
+                in_flight, timeout=_TICK, return_when=concurrent.futures.FIRST_COMPLETED
+            )
+            for future in finished:
+                seed, graph = in_flight.pop(future)
+                self._record(store, CaseResult(seed, graph, future.result()))
+            self.progress.in_flight = len(in_flight)
+            if self.progress_callback is not None:
+                self.progress_callback(self.progress)
 
     def _minimize_new(self, store: FindingsStore) -> None:
         """Minimize each new finding once, in its own worker process."""

@@ -1,4 +1,5 @@
-"""Command line: `python -m torchfuzz.cli {generate,run,fuzz,bench} ...` (also `torchfuzz`).
+"""Command line: `python -m torchfuzz.cli COMMAND ...` (also `torchfuzz`): generate, run, fuzz,
+report, replay, merge, minimize, bench.
 
 The only module that parses arguments, prints, configures logging or exits.
 Exit codes: 0 ok, 1 finding, 2 bad input, 3 internal error (eager itself failed).
@@ -10,7 +11,6 @@ import argparse
 import contextlib
 import json
 import logging
-import os
 import runpy
 import shutil
 import subprocess
@@ -36,10 +36,10 @@ from torchfuzz.backends.worker import IsolatedRunner
 from torchfuzz.campaign import (
     CampaignBusyError,
     CampaignConfig,
-    Progress,
     run_campaign,
     write_minimized,
 )
+from torchfuzz.executors import EXECUTORS, ExecutorError
 from torchfuzz.generator.generate import generate
 from torchfuzz.generator.options import GeneratorOptions
 from torchfuzz.ir.catalogue import UnknownOpError
@@ -47,7 +47,9 @@ from torchfuzz.ir.dot import to_dot
 from torchfuzz.ir.serialize import Case, CaseFormatError
 from torchfuzz.ir.types import parse_dtype
 from torchfuzz.known_issues import KnownIssuesError, default_known_issues_path, load_known_issues
+from torchfuzz.merge import MergeError, merge_stores
 from torchfuzz.minimize import NothingToMinimize, minimize_case, run_signature
+from torchfuzz.progress import ProgressDisplay
 from torchfuzz.store import FindingsStore, StoreError
 
 EXIT_OK, EXIT_FINDING, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
@@ -76,6 +78,16 @@ def _seed_range(text: str) -> range:
         return range(int(start), int(stop)) if sep else range(int(start), int(start) + 1)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected A:B, got {text!r}") from None
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
 
 
 def _dtypes(text: str) -> tuple[torch.dtype, ...]:
@@ -140,7 +152,18 @@ def build_parser() -> argparse.ArgumentParser:
     budget.add_argument("--seeds", type=_seed_range, help="A:B, the seeds to check (default 0:20)")
     budget.add_argument("--time", type=float, metavar="SECONDS", help="check fresh seeds this long")
     fuzz.add_argument(
-        "--workers", type=int, default=os.cpu_count() or 1, help="worker processes (default: cores)"
+        "--workers",
+        type=_positive_int,
+        help="worker processes (default: cores; with ray, the cluster's CPUs)",
+    )
+    fuzz.add_argument(
+        "--executor",
+        choices=sorted(EXECUTORS),
+        default="local",
+        help="where workers run: local processes or a Ray cluster (pip install 'torchfuzz[ray]')",
+    )
+    fuzz.add_argument(
+        "--address", help="Ray cluster address for --executor ray (default: a local instance)"
     )
     fuzz.add_argument("--out", type=Path, default=Path("torchfuzz-out"), help="campaign directory")
     fuzz.add_argument("--timeout", type=float, default=300.0, help="seconds per case (default 300)")
@@ -166,6 +189,11 @@ def build_parser() -> argparse.ArgumentParser:
     replay.add_argument("directory", type=Path)
     replay.add_argument("--timeout", type=float, default=300.0)
     _common(replay)
+
+    merge = sub.add_parser("merge", help="merge shard campaign directories into one store")
+    merge.add_argument("dest", type=Path, help="the merged store (created if missing)")
+    merge.add_argument("sources", nargs="+", type=Path, metavar="SRC", help="shard directories")
+    _common(merge)
 
     mini = sub.add_parser("minimize", help="reduce a failing program to a small repro")
     source = mini.add_mutually_exclusive_group(required=True)
@@ -276,14 +304,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     return _EXIT_BY_OUTCOME[outcome.kind]
 
 
-def _render_progress(progress: Progress) -> None:
-    counts = " ".join(f"{k} {v}" for k, v in sorted(progress.outcomes.items()))
-    line = f"{progress.checked} cases, {progress.rate:.2f}/s, {counts}, unique findings {progress.unique}"
-    if sys.stderr.isatty():
-        sys.stderr.write("\r" + line[:200].ljust(120))
-        sys.stderr.flush()
-    elif progress.checked % 20 == 0:
-        print(line, file=sys.stderr)
+def _run_with_progress(config: CampaignConfig):
+    display = ProgressDisplay(sys.stderr)
+    try:
+        return run_campaign(config, progress=display)
+    finally:
+        display.finish()  # also on Ctrl-C: the last counts before the summary
 
 
 def cmd_fuzz(args: argparse.Namespace) -> int:
@@ -300,12 +326,14 @@ def cmd_fuzz(args: argparse.Namespace) -> int:
         seeds=seeds,
         time_limit=args.time,
         workers=args.workers,
+        executor=args.executor,
+        address=args.address,
         timeout=args.timeout,
         known_issues=known,
         minimize=args.minimize,
     )
     try:
-        summary = run_campaign(config, progress=_render_progress)
+        summary = _run_with_progress(config)
     except KeyboardInterrupt:
         print("\ninterrupted: summary of what was recorded", file=sys.stderr)
         summary = _open_store(args.out).summary()
@@ -325,6 +353,17 @@ def cmd_report(args: argparse.Namespace) -> int:
     with _open_store(args.directory) as store:
         summary = store.summary()
     print(json.dumps(summary.to_dict(), indent=1) if args.json else summary.render())
+    return EXIT_OK
+
+
+def cmd_merge(args: argparse.Namespace) -> int:
+    report = merge_stores(args.dest, args.sources)
+    for merged in report.sources:
+        print(
+            f"{merged.source}: {merged.cases_added} cases added, {merged.duplicates} duplicates,"
+            f" {merged.new_signatures} new signatures"
+        )
+    print(report.summary.render())
     return EXIT_OK
 
 
@@ -400,6 +439,7 @@ _COMMANDS = {
     "fuzz": cmd_fuzz,
     "report": cmd_report,
     "replay": cmd_replay,
+    "merge": cmd_merge,
     "minimize": cmd_minimize,
     "bench": cmd_bench,
 }
@@ -412,6 +452,8 @@ _BAD_INPUT = (
     KnownIssuesError,
     StoreError,
     CampaignBusyError,
+    ExecutorError,
+    MergeError,
 )
 
 

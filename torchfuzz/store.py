@@ -1,33 +1,30 @@
 """The findings store of a campaign: one SQLite database (WAL) plus atomically written
 finding directories.
 
-Only the campaign driver writes here, from one thread.  Every :meth:`FindingsStore.record`
-is one transaction, so a driver killed at any instant leaves the database as it was after
-the last completed record: a checked seed is either fully counted or not at all, and
-``sum(signatures.count) == number of cases with a signature`` always holds.  Finding
-directories are written by :func:`write_files_atomically`, so each one is either complete
-or absent.
+Only the campaign driver (or ``torchfuzz merge``) writes here, from one thread.  Every
+:meth:`FindingsStore.record` is one transaction, so a driver killed at any instant leaves the
+database as it was after the last completed record: a checked seed is either fully counted or
+not at all, and ``sum(signatures.count) == number of cases with a signature`` always holds.
+Finding directories are written by :func:`torchfuzz.atomic_dirs.write_files_atomically`,
+so each one is either complete or absent.  The rows it reports are in :mod:`torchfuzz.report`.
 """
 
 from __future__ import annotations
 
 import contextlib
 import enum
-import glob
 import json
 import logging
-import os
-import shutil
 import sqlite3
-import tempfile
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, fields
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import astuple, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from torchfuzz.backends.outcome import OutcomeKind
 from torchfuzz.backends.signature import KILLED, TIMEOUT, Signature
+from torchfuzz.report import FINDING_COLUMNS, FIXED, KNOWN, NEW, STATUSES, FindingRow, StoreSummary
 
 log = logging.getLogger(__name__)
 
@@ -35,19 +32,14 @@ __all__ = [
     "DB_NAME",
     "OUTCOMES",
     "SCHEMA_VERSION",
-    "STATUSES",
-    "FindingRow",
+    "CaseRow",
     "FindingsStore",
     "RecordResult",
     "StoreError",
-    "StoreSummary",
-    "write_files_atomically",
 ]
 
 DB_NAME = "findings.db"
 SCHEMA_VERSION = 1
-NEW, KNOWN, FIXED = "new", "known", "fixed"
-STATUSES = (NEW, KNOWN, FIXED)
 # Every value of the ``cases.outcome`` column, in display order.
 OUTCOMES = (*(kind.value for kind in OutcomeKind), KILLED, TIMEOUT)
 _FAILING = frozenset({OutcomeKind.MISMATCH.value, OutcomeKind.CRASH.value, KILLED, TIMEOUT})
@@ -103,96 +95,17 @@ class RecordResult:
     count: int = 0
 
 
-_FINDING_COLUMNS = (
-    "id, kind, variant, text, count, first_seed, status, known_link, example_dir,"
-    " minimized_nodes, original_nodes, repro_path, signature"
-)
-
-
 @dataclass(frozen=True, slots=True)
-class FindingRow:
-    """One unique finding (a row of the signatures table); paths are stored as given."""
+class CaseRow:
+    """One checked seed, as stored in the cases table (``options`` is JSON text)."""
 
-    signature_id: str
-    kind: str
-    variant: str
-    text: str
-    count: int
-    first_seed: int
-    status: str
-    known_link: str | None
-    example_dir: str | None
-    minimized_nodes: int | None
-    original_nodes: int | None
-    repro_path: str | None
-    signature: Signature
-
-    @classmethod
-    def from_row(cls, row: tuple[Any, ...]) -> FindingRow:
-        """Build from a row selected with ``_FINDING_COLUMNS``."""
-        return cls(*row[:-1], signature=Signature.from_dict(json.loads(row[-1])))
-
-    @property
-    def size(self) -> str | None:
-        """``"33 -> 2"`` (nodes before -> after minimization) when known."""
-        if self.original_nodes is None or self.minimized_nodes is None:
-            return None
-        return f"{self.original_nodes} -> {self.minimized_nodes}"
-
-    def cells(self) -> tuple[str, ...]:
-        """The columns of this finding in :meth:`StoreSummary.render`."""
-        where = self.repro_path or self.known_link or self.example_dir or "-"
-        size, seed = self.size or "-", str(self.first_seed)
-        return (self.signature_id, str(self.count), seed, self.variant, size, self.status, where)
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-safe dict."""
-        data = {f.name: getattr(self, f.name) for f in fields(self)}
-        data["signature"] = self.signature.to_dict()
-        return data
-
-
-@dataclass(frozen=True, slots=True)
-class StoreSummary:
-    """Counts by outcome (every outcome, zeros included), totals, and the findings."""
-
-    counts: dict[str, int]
-    total_cases: int
-    total_seconds: float  # sum of the per-case seconds (worker time, not wall time)
-    findings: tuple[FindingRow, ...]
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-safe dict."""
-        return {
-            "counts": dict(self.counts),
-            "total_cases": self.total_cases,
-            "total_seconds": self.total_seconds,
-            "findings": [finding.to_dict() for finding in self.findings],
-        }
-
-    def render(self) -> str:
-        """A plain-text report: outcome counts, throughput, one line per finding."""
-        rate = self.total_cases / self.total_seconds if self.total_seconds > 0 else 0.0
-        statuses = ", ".join(f"{sum(f.status == s for f in self.findings)} {s}" for s in STATUSES)
-        lines = [
-            f"cases: {self.total_cases} in {self.total_seconds:.1f} s of checking"
-            f" ({rate:.2f} cases/s per worker)",
-            "outcomes: " + ", ".join(f"{k} {n}" for k, n in self.counts.items()),
-            f"findings: {len(self.findings)} unique ({statuses})",
-        ]
-        if not self.findings:
-            return "\n".join(lines)
-        table = [("signature", "count", "first seed", "variant", "size", "status", "repro / link")]
-        table += [f.cells() for f in self.findings]
-        widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
-        for row, f in zip(table, (None, *self.findings)):
-            cells = [
-                cell.rjust(w) if i in (1, 2) else cell.ljust(w)
-                for i, (cell, w) in enumerate(zip(row, widths))
-            ]
-            what = "what" if f is None else f.text.removeprefix(f.signature_id + " ")[:100]
-            lines.append("  " + "  ".join([*cells, what]))
-        return "\n".join(lines)
+    seed: int
+    options: str
+    outcome: str
+    variant: str | None
+    signature_id: str | None
+    seconds: float
+    finished_at: str
 
 
 def _now() -> str:
@@ -270,9 +183,9 @@ class FindingsStore:
             )
 
     @contextlib.contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
+    def _transaction(self, begin: str = "BEGIN IMMEDIATE") -> Iterator[sqlite3.Connection]:
         """BEGIN IMMEDIATE ... COMMIT; any exception (even KeyboardInterrupt) rolls back."""
-        self._conn.execute("BEGIN IMMEDIATE")
+        self._conn.execute(begin)
         try:
             yield self._conn
             self._conn.execute("COMMIT")
@@ -413,6 +326,32 @@ class FindingsStore:
             signature_id, "status = ?, known_link = COALESCE(?, known_link)", (status, known_link)
         )
 
+    def import_rows(
+        self, cases: Iterable[CaseRow], findings: Iterable[FindingRow], meta: Mapping[str, Any]
+    ) -> None:
+        """Add rows taken from another store, in one transaction: ``cases`` (their seeds
+        must be new here), ``findings`` (replacing rows with the same id) and ``meta``
+        settings.  Each imported finding's count is recomputed from the cases, so the
+        counts stay equal to the cases carrying each signature."""
+        if "schema_version" in meta:
+            raise StoreError("the schema version is managed by the store")
+        findings = list(findings)
+        with self._transaction() as conn:
+            # A seed already here is a caller bug: IntegrityError, and nothing is written.
+            conn.executemany("INSERT INTO cases VALUES (?, ?, ?, ?, ?, ?, ?)", map(astuple, cases))
+            marks = ", ".join("?" * len(FINDING_COLUMNS.split(",")))
+            conn.executemany(
+                f"INSERT OR REPLACE INTO signatures ({FINDING_COLUMNS}) VALUES ({marks})",
+                (finding.to_row() for finding in findings),
+            )
+            conn.executemany(
+                "UPDATE signatures SET count ="
+                " (SELECT COUNT(*) FROM cases WHERE signature_id = signatures.id) WHERE id = ?",
+                ((finding.signature_id,) for finding in findings),
+            )
+            rows = [(key, json.dumps(value, sort_keys=True)) for key, value in meta.items()]
+            conn.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", rows)
+
     # --- reading ---------------------------------------------------------------------
 
     def done_seeds(self) -> set[int]:
@@ -422,9 +361,16 @@ class FindingsStore:
     def finding(self, signature_id: str) -> FindingRow | None:
         """The stored row of one signature, or None."""
         row = self._conn.execute(
-            f"SELECT {_FINDING_COLUMNS} FROM signatures WHERE id = ?", (signature_id,)
+            f"SELECT {FINDING_COLUMNS} FROM signatures WHERE id = ?", (signature_id,)
         ).fetchone()
         return None if row is None else FindingRow.from_row(row)
+
+    def export_rows(self) -> tuple[tuple[CaseRow, ...], tuple[FindingRow, ...]]:
+        """Every case (by seed) and every finding, read in one snapshot."""
+        with self._transaction("BEGIN DEFERRED") as conn:
+            cases = conn.execute("SELECT * FROM cases ORDER BY seed").fetchall()  # CaseRow order
+            findings = conn.execute(f"SELECT {FINDING_COLUMNS} FROM signatures").fetchall()
+        return tuple(CaseRow(*row) for row in cases), tuple(map(FindingRow.from_row, findings))
 
     def summary(self) -> StoreSummary:
         """Counts by outcome, totals, and every finding (new first, then by count)."""
@@ -435,7 +381,7 @@ class FindingsStore:
             counts[outcome] = count
         total_seconds = self._conn.execute("SELECT TOTAL(seconds) FROM cases").fetchone()[0]
         rows = self._conn.execute(
-            f"SELECT {_FINDING_COLUMNS} FROM signatures ORDER BY"
+            f"SELECT {FINDING_COLUMNS} FROM signatures ORDER BY"
             " CASE status WHEN 'new' THEN 0 WHEN 'known' THEN 1 ELSE 2 END,"
             " count DESC, first_seed, id"
         )
@@ -445,57 +391,3 @@ class FindingsStore:
             total_seconds=float(total_seconds),
             findings=tuple(FindingRow.from_row(row) for row in rows),
         )
-
-
-# --- atomic finding directories ----------------------------------------------------------
-
-
-def _fsync_directory(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def write_files_atomically(directory: Path, files: Mapping[str, str]) -> None:
-    """Write ``files`` (flat name -> text) as the complete contents of ``directory``.
-
-    The files go into a temporary sibling that is renamed into place.  An existing
-    directory is first renamed aside and deleted after the swap, so at every instant
-    ``directory`` is absent or a complete old or new version; if the swap fails the old
-    one is put back.  Leftovers of an earlier interrupted call are removed on success.
-    """
-    directory = Path(directory)
-    for name in files:
-        if not name or name in (".", "..") or "/" in name or os.sep in name:
-            raise ValueError(f"write_files_atomically: bad file name {name!r}")
-    parent = directory.parent
-    parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{directory.name}.tmp-", dir=parent))
-    aside: Path | None = None
-    try:
-        for name, text in files.items():
-            with open(tmp / name, "w", encoding="utf-8") as handle:
-                handle.write(text)
-                handle.flush()
-                os.fsync(handle.fileno())
-        if directory.exists():
-            aside = Path(tempfile.mkdtemp(prefix=f".{directory.name}.old-", dir=parent))
-            os.replace(directory, aside)  # aside is an empty directory: rename may replace it
-        try:
-            os.replace(tmp, directory)
-        except BaseException:
-            if aside is not None:
-                os.replace(aside, directory)
-                aside = None
-            raise
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        if aside is not None and directory.exists():  # the old one was never moved
-            shutil.rmtree(aside, ignore_errors=True)
-        raise
-    _fsync_directory(parent)
-    name = glob.escape(directory.name)
-    for stale in (*parent.glob(f".{name}.tmp-*"), *parent.glob(f".{name}.old-*")):
-        shutil.rmtree(stale, ignore_errors=True)

@@ -48,7 +48,7 @@ from torchfuzz.ir.serialize import Case
 
 log = logging.getLogger(__name__)
 
-__all__ = ["IsolatedRunner", "RunResult", "WorkerError", "serve"]
+__all__ = ["IsolatedRunner", "RunResult", "RunnerKilled", "WorkerError", "serve"]
 
 _TICK = 0.25  # seconds between liveness checks while waiting for a reply
 _STOP_GRACE = 5.0  # seconds a worker gets to exit after being asked to
@@ -61,6 +61,10 @@ class WorkerError(RuntimeError):
 
     A fuzzer or environment bug, never a finding.
     """
+
+
+class RunnerKilled(RuntimeError):
+    """The runner was killed by :meth:`IsolatedRunner.kill` (the campaign is stopping)."""
 
 
 @dataclass(frozen=True)
@@ -262,6 +266,7 @@ class IsolatedRunner:
         self.startup_timeout = startup_timeout
         self.core_dumps = core_dumps
         self._worker: _Worker | None = None
+        self._killed = False
 
     @property
     def pid(self) -> int | None:
@@ -279,6 +284,8 @@ class IsolatedRunner:
         """
         if timeout is not None and timeout <= 0:
             raise ValueError(f"timeout must be positive, got {timeout}")
+        if self._killed:
+            raise RunnerKilled("the runner was killed")
         for variant in variants:
             resolve_backend(variant.backend)  # bad input raises here, not as a worker failure
         request = {"case": case.to_json(), "variants": [v.to_dict() for v in variants]}
@@ -299,6 +306,9 @@ class IsolatedRunner:
         except BaseException:  # Ctrl-C mid-case: the reply would answer the next request
             self._replace()
             raise
+        if self._killed and not isinstance(reply, dict):
+            self._replace()
+            raise RunnerKilled(f"the runner was killed while running seed {case.seed}")
         if reply is _Silence.TIMED_OUT:
             log.info("worker %d timed out after %.1f s; killing it", worker.process.pid, seconds)
             self._replace()
@@ -314,6 +324,18 @@ class IsolatedRunner:
         if "error" in reply:
             raise WorkerError(f"check raised in the worker:\n{reply['error']}")
         return RunResult(Outcome.from_dict(reply["outcome"]), seconds=seconds)
+
+    def kill(self) -> None:
+        """Kill the worker's process group now and refuse further cases; safe to call from
+        another thread while :meth:`run` waits (it then raises :class:`RunnerKilled`).
+        Call :meth:`close` afterwards from the owning thread to reap the worker."""
+        self._killed = True
+        worker = self._worker
+        if worker is not None and worker.alive():  # not reaped yet: its pid is still ours
+            try:
+                os.killpg(worker.process.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
 
     def close(self) -> None:
         """Stop the worker (and its subprocesses); a later :meth:`run` starts a new one."""

@@ -1,0 +1,47 @@
+"""Report values: a finding row survives the database round trip and renders its cells."""
+
+from torchfuzz.backends.signature import Signature
+from torchfuzz.report import FINDING_COLUMNS, FindingRow, StoreSummary
+
+BOOM = Signature("crash", "inductor", ("RuntimeError", "boom <num>", "torch/x.py:f"))
+
+
+def _row(**changes):
+    values = dict(
+        signature_id=BOOM.id,
+        kind="crash",
+        variant="inductor",
+        text=BOOM.text(),
+        count=3,
+        first_seed=5,
+        status="new",
+        known_link=None,
+        example_dir="out/findings/x",
+        minimized_nodes=2,
+        original_nodes=30,
+        repro_path="out/findings/x/minimized/repro.py",
+        signature=BOOM,
+    )
+    return FindingRow(**{**values, **changes})
+
+
+def test_to_row_and_from_row_round_trip():
+    row = _row()
+    values = row.to_row()
+    assert len(values) == len(FINDING_COLUMNS.split(","))
+    assert FindingRow.from_row(values) == row
+
+
+def test_cells_prefer_the_minimized_repro_then_the_link():
+    assert _row().cells()[4:] == ("30 -> 2", "new", "out/findings/x/minimized/repro.py")
+    unminimized = _row(minimized_nodes=None, repro_path=None, known_link="https://k")
+    assert unminimized.size is None and unminimized.cells()[4:] == ("-", "new", "https://k")
+
+
+def test_summary_renders_a_table_line_per_finding():
+    summary = StoreSummary({"ok": 1, "crash": 3}, 4, 2.0, (_row(),))
+    text = summary.render()
+    assert "cases: 4 in 2.0 s of checking (2.00 cases/s per worker)" in text
+    assert "findings: 1 unique (1 new, 0 known, 0 fixed)" in text
+    assert text.splitlines()[-1].strip().startswith(BOOM.id)
+    assert summary.to_dict()["findings"][0]["signature"] == BOOM.to_dict()

@@ -1,0 +1,114 @@
+"""What a findings store reports: one row per unique finding and the campaign summary.
+
+Plain values read from the database by :class:`torchfuzz.store.FindingsStore`; they render
+themselves as text (``torchfuzz report``) or JSON-safe dicts (``--json``).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, fields
+from typing import Any
+
+from torchfuzz.backends.signature import Signature
+
+__all__ = ["FINDING_COLUMNS", "STATUSES", "FindingRow", "StoreSummary"]
+
+NEW, KNOWN, FIXED = "new", "known", "fixed"
+STATUSES = (NEW, KNOWN, FIXED)
+# The signatures-table columns, in the order FindingRow.from_row expects them.
+FINDING_COLUMNS = (
+    "id, kind, variant, text, count, first_seed, status, known_link, example_dir,"
+    " minimized_nodes, original_nodes, repro_path, signature"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class FindingRow:
+    """One unique finding (a row of the signatures table); paths are stored as given."""
+
+    signature_id: str
+    kind: str
+    variant: str
+    text: str
+    count: int
+    first_seed: int
+    status: str
+    known_link: str | None
+    example_dir: str | None
+    minimized_nodes: int | None
+    original_nodes: int | None
+    repro_path: str | None
+    signature: Signature
+
+    @classmethod
+    def from_row(cls, row: tuple[Any, ...]) -> FindingRow:
+        """Build from a row selected with ``FINDING_COLUMNS``."""
+        return cls(*row[:-1], signature=Signature.from_dict(json.loads(row[-1])))
+
+    def to_row(self) -> tuple[Any, ...]:
+        """The inverse of :meth:`from_row`: values for ``FINDING_COLUMNS``."""
+        values = tuple(getattr(self, f.name) for f in fields(self) if f.name != "signature")
+        return (*values, json.dumps(self.signature.to_dict(), sort_keys=True))
+
+    @property
+    def size(self) -> str | None:
+        """``"33 -> 2"`` (nodes before -> after minimization) when known."""
+        if self.original_nodes is None or self.minimized_nodes is None:
+            return None
+        return f"{self.original_nodes} -> {self.minimized_nodes}"
+
+    def cells(self) -> tuple[str, ...]:
+        """The columns of this finding in :meth:`StoreSummary.render`."""
+        where = self.repro_path or self.known_link or self.example_dir or "-"
+        size, seed = self.size or "-", str(self.first_seed)
+        return (self.signature_id, str(self.count), seed, self.variant, size, self.status, where)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe dict."""
+        data = {f.name: getattr(self, f.name) for f in fields(self)}
+        data["signature"] = self.signature.to_dict()
+        return data
+
+
+@dataclass(frozen=True, slots=True)
+class StoreSummary:
+    """Counts by outcome (every outcome, zeros included), totals, and the findings."""
+
+    counts: dict[str, int]
+    total_cases: int
+    total_seconds: float  # sum of the per-case seconds (worker time, not wall time)
+    findings: tuple[FindingRow, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe dict."""
+        return {
+            "counts": dict(self.counts),
+            "total_cases": self.total_cases,
+            "total_seconds": self.total_seconds,
+            "findings": [finding.to_dict() for finding in self.findings],
+        }
+
+    def render(self) -> str:
+        """A plain-text report: outcome counts, throughput, one line per finding."""
+        rate = self.total_cases / self.total_seconds if self.total_seconds > 0 else 0.0
+        statuses = ", ".join(f"{sum(f.status == s for f in self.findings)} {s}" for s in STATUSES)
+        lines = [
+            f"cases: {self.total_cases} in {self.total_seconds:.1f} s of checking"
+            f" ({rate:.2f} cases/s per worker)",
+            "outcomes: " + ", ".join(f"{k} {n}" for k, n in self.counts.items()),
+            f"findings: {len(self.findings)} unique ({statuses})",
+        ]
+        if not self.findings:
+            return "\n".join(lines)
+        table = [("signature", "count", "first seed", "variant", "size", "status", "repro / link")]
+        table += [f.cells() for f in self.findings]
+        widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
+        for row, f in zip(table, (None, *self.findings)):
+            cells = [
+                cell.rjust(w) if i in (1, 2) else cell.ljust(w)
+                for i, (cell, w) in enumerate(zip(row, widths))
+            ]
+            what = "what" if f is None else f.text.removeprefix(f.signature_id + " ")[:100]
+            lines.append("  " + "  ".join([*cells, what]))
+        return "\n".join(lines)
