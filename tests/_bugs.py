@@ -7,6 +7,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import torch
+from functorch.compile import make_boxed_func
 from torch._dynamo.backends.debugging import aot_eager
 
 aten = torch.ops.aten
@@ -110,3 +111,40 @@ def abort_on_mm_hang_on_bmm(gm: torch.fx.GraphModule, example_inputs: Sequence[A
 
         time.sleep(3600)
     return aot_eager(gm, example_inputs)
+
+
+def _wrong_gradients_if(pattern: Callable[[torch.fx.GraphModule], bool], fn: Callable) -> Callable:
+    """The forward is right; the compiled backward's float outputs (the input gradients)
+    go through `fn`."""
+
+    def bw_compiler(bw_gm: torch.fx.GraphModule, example_inputs: Sequence[Any]) -> Callable:
+        return make_boxed_func(lambda *args: _map_floats(bw_gm(*args), fn))
+
+    def backend(gm: torch.fx.GraphModule, example_inputs: Sequence[Any]) -> Callable:
+        if not pattern(gm):
+            return aot_eager(gm, example_inputs)
+        return aot_eager(gm, example_inputs, bw_compiler=bw_compiler)
+
+    return backend
+
+
+def _backward_compile_error_if(
+    pattern: Callable[[torch.fx.GraphModule], bool], message: str
+) -> Callable:
+    def bw_compiler(bw_gm: torch.fx.GraphModule, example_inputs: Sequence[Any]) -> Callable:
+        raise RuntimeError(message)
+
+    def backend(gm: torch.fx.GraphModule, example_inputs: Sequence[Any]) -> Callable:
+        if not pattern(gm):
+            return aot_eager(gm, example_inputs)
+        return aot_eager(gm, example_inputs, bw_compiler=bw_compiler)
+
+    return backend
+
+
+# Input gradients 1.5x too large when a mul is present (outputs are right).
+wrong_grad_with_mul = _wrong_gradients_if(lambda gm: _has(gm, aten.mul.Tensor), lambda t: t * 1.5)
+# The backward compiler refuses a graph whose forward has a mul (the forward compiles and runs).
+crash_backward_with_mul = _backward_compile_error_if(
+    lambda gm: _has(gm, aten.mul.Tensor), "backward of mul is unsupported"
+)

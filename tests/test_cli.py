@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from tests._core_ops import CORE_OPS, CORE_OPS_ARG
 from torchfuzz.cli import main
 from torchfuzz.ir.serialize import Case
 
@@ -118,6 +119,7 @@ def test_fuzz_summary(capsys, tmp_path):
         ["generate", "--seed", "1", "--dtypes", "float99"],
         ["generate", "--seed", "1", "--nodes", "0"],
         ["fuzz", "--seeds", "x:y"],
+        ["generate", "--seed", "1", "--ops", "add,nosuchop"],
         ["frobnicate"],
     ],
 )
@@ -258,7 +260,7 @@ def _cli(*argv, **kw):
     )
 
 
-SMALL_F32 = ["--nodes", "30", "--max-depth", "10", "--dtypes", "float32"]
+SMALL_F32 = ["--nodes", "30", "--max-depth", "10", "--dtypes", "float32", "--ops", CORE_OPS_ARG]
 
 
 def test_minimize_survives_candidates_that_kill_the_worker(tmp_path):
@@ -269,6 +271,10 @@ def test_minimize_survives_candidates_that_kill_the_worker(tmp_path):
         "--seed",
         "12",
         *SMALL_F32,
+        "--nodes",  # a smaller program than SMALL_F32's: each mm candidate costs a worker
+        "12",
+        "--max-depth",
+        "6",
         "--backend",
         "tests._bugs:abort_on_mm",
         "--timeout",
@@ -278,7 +284,7 @@ def test_minimize_survives_candidates_that_kill_the_worker(tmp_path):
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "killed in inductor: SIGABRT" in proc.stdout
-    assert "nodes 33 -> 1" in proc.stdout
+    assert "nodes 12 -> 1" in proc.stdout
     case = Case.from_json((tmp_path / "case.json").read_text())
     assert [n.op.name for n in case.graph.nodes] == ["mm"]
     repro = subprocess.run(
@@ -310,7 +316,10 @@ def test_hanging_candidate_becomes_a_timeout_signature():
 
     (variant,) = resolve_variants(["inductor"], "tests._bugs:hang_on_mm")
     graph = generate(
-        12, GeneratorOptions(num_nodes=30, max_depth=10, dtypes=(__import__("torch").float32,))
+        12,
+        GeneratorOptions(
+            num_nodes=30, max_depth=10, dtypes=(__import__("torch").float32,), ops=CORE_OPS
+        ),
     )
     with IsolatedRunner() as runner:
         signature = run_signature(graph, 12, variant, runner, timeout=5)

@@ -1,5 +1,5 @@
 """Command line: `python -m torchfuzz.cli COMMAND ...` (also `torchfuzz`): generate, run, fuzz,
-report, replay, merge, minimize, bench.
+report, replay, merge, minimize, bench, ops.
 
 The only module that parses arguments, prints, configures logging or exits.
 Exit codes: 0 ok, 1 finding, 2 bad input, 3 internal error (eager itself failed).
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import json
 import logging
 import runpy
@@ -39,13 +40,14 @@ from torchfuzz.campaign import (
     run_campaign,
     write_minimized,
 )
+from torchfuzz.coverage import ReadmeMarkersError, op_coverage, short_dtype_name, update_readme
 from torchfuzz.executors import EXECUTORS, ExecutorError
 from torchfuzz.generator.generate import generate
 from torchfuzz.generator.options import GeneratorOptions
 from torchfuzz.ir.catalogue import UnknownOpError
 from torchfuzz.ir.dot import to_dot
 from torchfuzz.ir.serialize import Case, CaseFormatError
-from torchfuzz.ir.types import parse_dtype
+from torchfuzz.ir.types import dtype_name, parse_dtype
 from torchfuzz.known_issues import KnownIssuesError, default_known_issues_path, load_known_issues
 from torchfuzz.merge import MergeError, merge_stores
 from torchfuzz.minimize import NothingToMinimize, minimize_case, run_signature
@@ -61,6 +63,7 @@ _EXIT_BY_OUTCOME = {
     OutcomeKind.INVALID: EXIT_INTERNAL,
 }
 _BENCH_SCRIPT = Path(__file__).resolve().parent.parent / "benchmarks" / "bench_generation.py"
+_README = Path(__file__).resolve().parent.parent / "README.md"
 
 
 class UsageError(Exception):
@@ -90,6 +93,10 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _names(text: str) -> tuple[str, ...]:
+    return tuple(name.strip() for name in text.split(",") if name.strip())
+
+
 def _dtypes(text: str) -> tuple[torch.dtype, ...]:
     try:
         return tuple(parse_dtype(name.strip()) for name in text.split(","))
@@ -112,6 +119,11 @@ def _size_options(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--dtypes", type=_dtypes, help="comma-separated dtypes, e.g. float32,int64")
     g.add_argument("--p-reuse", type=float, help="chance of reusing a value (default 0.5)")
     g.add_argument("--p-noncontiguous", type=float, help="chance of a strided input (default 0.15)")
+    g.add_argument(
+        "--ops",
+        type=_names,
+        help="only these ops or op families, comma-separated (see `torchfuzz ops`)",
+    )
 
 
 def _check_options(parser: argparse.ArgumentParser) -> None:
@@ -223,6 +235,22 @@ def build_parser() -> argparse.ArgumentParser:
     bench = sub.add_parser("bench", help="generation throughput at 5, 10, 20 and 50 nodes")
     bench.add_argument("--programs", type=int, default=200, help="programs per size")
     _common(bench)
+
+    ops = sub.add_parser("ops", help="list the op catalogue and how often programs use each op")
+    ops.add_argument(
+        "--sample", type=_positive_int, default=200, help="programs to count in (seeds 0..N-1)"
+    )
+    ops.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    ops.add_argument(
+        "--write-readme",
+        type=Path,
+        nargs="?",
+        const=_README,
+        metavar="README",
+        help="regenerate the op table and limitations blocks of README.md, then stop",
+    )
+    _size_options(ops)
+    _common(ops)
     return parser
 
 
@@ -235,6 +263,7 @@ def _options(args: argparse.Namespace) -> GeneratorOptions:
         "dtypes",
         "p_reuse",
         "p_noncontiguous",
+        "ops",
     )
     given = {n: getattr(args, n) for n in names if getattr(args, n, None) is not None}
     try:
@@ -433,6 +462,47 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _write_readme(path: Path) -> int:
+    if not path.exists():
+        raise UsageError(f"{path} not found (run from a source checkout or give its path)")
+    text = path.read_text()
+    updated = update_readme(text)
+    if updated == text:
+        print(f"{path}: up to date")
+    else:
+        _write(path, updated)
+        print(f"{path}: op table and limitations regenerated")
+    return EXIT_OK
+
+
+def cmd_ops(args: argparse.Namespace) -> int:
+    if args.write_readme is not None:
+        return _write_readme(args.write_readme)
+    rows = op_coverage(range(args.sample), _options(args))
+    never = [row.name for row in rows if row.programs == 0]
+    if args.json:
+        ops = [
+            {**dataclasses.asdict(row), "dtypes": [dtype_name(d) for d in row.dtypes]}
+            for row in rows
+        ]
+        report = {"programs": args.sample, "ops": ops, "never_generated": never}
+        print(json.dumps(report, indent=2))
+        return EXIT_OK
+    table = [("op", "family", "target", "dtypes", "traits", "weight", "programs", "uses")]
+    for row in rows:
+        dtypes = ",".join(map(short_dtype_name, row.dtypes))
+        traits = ",".join(row.traits) or "-"
+        counts = (f"{row.weight:g}", str(row.programs), str(row.occurrences))
+        table.append((row.name, row.family, row.target, dtypes, traits, *counts))
+    widths = [max(len(line[i]) for line in table) for i in range(len(table[0]))]
+    for line in table:
+        left = [cell.ljust(w) for cell, w in zip(line[:5], widths[:5], strict=True)]
+        right = [cell.rjust(w) for cell, w in zip(line[5:], widths[5:], strict=True)]
+        print("  ".join(left + right))
+    print(f"{len(rows)} ops, {len(never)} never generated in {args.sample} programs")
+    return EXIT_OK
+
+
 _COMMANDS = {
     "generate": cmd_generate,
     "run": cmd_run,
@@ -442,6 +512,7 @@ _COMMANDS = {
     "merge": cmd_merge,
     "minimize": cmd_minimize,
     "bench": cmd_bench,
+    "ops": cmd_ops,
 }
 _BAD_INPUT = (
     UsageError,
@@ -454,6 +525,7 @@ _BAD_INPUT = (
     CampaignBusyError,
     ExecutorError,
     MergeError,
+    ReadmeMarkersError,
 )
 
 

@@ -8,6 +8,7 @@ import sys
 import pytest
 import torch
 
+from tests._core_ops import CORE_OPS
 from torchfuzz.backends.outcome import (
     Crash,
     Mismatch,
@@ -30,7 +31,7 @@ from torchfuzz.generator.generate import generate
 from torchfuzz.generator.options import GeneratorOptions
 
 SPEC = "tests.backends._backends:"
-FLOAT32 = GeneratorOptions(dtypes=(torch.float32,))
+FLOAT32 = GeneratorOptions(dtypes=(torch.float32,), ops=CORE_OPS)
 TORCH_DIR = os.path.dirname(torch.__file__)
 
 

@@ -90,3 +90,19 @@ def test_noncontiguous_strides_are_not_contiguous():
         for _ in range(20):
             spec = TensorSpec(shape, noncontiguous_strides(rng, shape), torch.float32)
             assert not spec.is_contiguous
+
+
+def test_expanded_inputs_appear_and_never_repeat_values_that_must_be_unique():
+    """Stride-0 (expanded) inputs are generated, but never for `distinct` or `permutation`
+    data: repeating those values would make ties (undefined sort/median indices) and
+    duplicate scatter indices."""
+    expanded = 0
+    for seed in range(150):
+        for inp in generate(seed).inputs:
+            spec = inp.spec
+            if not isinstance(spec, TensorSpec):
+                continue
+            if any(st == 0 and n > 1 for n, st in zip(spec.shape, spec.stride)):
+                expanded += 1
+                assert inp.domain.kind not in ("distinct", "permutation"), (seed, inp)
+    assert expanded >= 10

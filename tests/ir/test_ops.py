@@ -20,7 +20,14 @@ from torchfuzz.ir.ops.base import (
     Trait,
     Want,
 )
-from torchfuzz.ir.types import DOMAIN_KINDS, SCALAR_DTYPES, ScalarSpec, TensorSpec
+from torchfuzz.ir.types import (
+    BOUNDED_KINDS,
+    DOMAIN_KINDS,
+    DTYPE_NAMES,
+    SCALAR_DTYPES,
+    ScalarSpec,
+    TensorSpec,
+)
 from torchfuzz.passes.infer import apply_op, infer_spec, spec_of
 
 TRIES = 40
@@ -66,7 +73,7 @@ def operand_spec(rng: random.Random, want: Want) -> ScalarSpec | TensorSpec:
 def operand_data(rng: random.Random, want: Want, spec: ScalarSpec | TensorSpec) -> Any:
     """Real data drawn from the operand's domain, with the spec's strides."""
     lo, hi, ilo, ihi = DOMAIN_KINDS[want.domain.kind]
-    if want.domain.kind == "index":
+    if want.domain.kind in BOUNDED_KINDS:
         ilo, ihi = 0, want.domain.bound - 1
     if isinstance(spec, ScalarSpec):
         draw = {
@@ -78,6 +85,8 @@ def operand_data(rng: random.Random, want: Want, spec: ScalarSpec | TensorSpec) 
     n = math.prod(spec.shape)
     if spec.dtype == torch.bool:
         flat = torch.randint(0, 2, (n,), generator=gen).bool()
+    elif want.domain.kind == "permutation":
+        flat = torch.randperm(want.domain.bound, generator=gen)[:n]
     elif want.domain.kind == "distinct":
         flat = torch.linspace(lo, hi, n, dtype=torch.float64)[torch.randperm(n, generator=gen)]
     elif spec.dtype.is_floating_point:
@@ -152,3 +161,101 @@ def test_op_proposals_infer_and_run(op: OpDef) -> None:
             operands = ", ".join(map(repr, specs))
             raise AssertionError(f"{op.name}({operands}, {proposal.attrs}) for {want}") from exc
     assert made > 0, f"{op.name} made no proposal in {TRIES} tries"
+
+
+# Wants tried for each declared operand dtype: the dtype itself first, then the results of
+# ops whose result dtype differs from their operands' (comparisons, indices, casts, .item()).
+_WANT_DTYPES = (torch.bool, torch.int64, torch.float32, torch.float64)
+# Enough tries that ops taking only some wanted shapes (unsqueeze wants a size-1 dim) meet one
+# for each dtype; a proposal is cheap, only those that take the dtype run.
+DTYPE_TRIES = 120
+# Runs per (op, dtype): one keeps the ~2,000 cases near 15 s (two: ~26 s); the proposal test
+# above already runs each op on many shapes and layouts.
+RUNS_PER_DTYPE = 1
+
+
+def _declared(op: OpDef):
+    return sorted(op.dtypes, key=str)
+
+
+def _dtype_wants(dtype: torch.dtype) -> list[tuple[torch.dtype, bool]]:
+    """(wanted dtype, as a Python scalar?) in turn: every form each wanted dtype can take."""
+    order = (dtype, *(d for d in _WANT_DTYPES if d != dtype))
+    return [
+        (d, scalar) for d in order for scalar in (False, True) if not scalar or d in SCALAR_DTYPES
+    ]
+
+
+def _creates(want: Want, proposal: Proposal) -> bool:
+    """A constant or a tensor made from Python scalars (full, scalar_tensor): such ops declare
+    the dtypes they produce, as they have no data operand of their own."""
+    return not proposal.inputs or (not want.is_scalar and all(w.is_scalar for w in proposal.inputs))
+
+
+@pytest.mark.parametrize("op", list(CATALOGUE), ids=CATALOGUE.names())
+def test_every_op_declares_its_dtypes(op: OpDef) -> None:
+    assert op.dtypes, f"{op.name} declares no dtypes"
+    unknown = [d for d in op.dtypes if d not in DTYPE_NAMES]
+    assert not unknown, f"{op.name} declares dtypes the IR cannot carry: {unknown}"
+
+
+@pytest.mark.parametrize(
+    "op,dtype",
+    [
+        pytest.param(op, dtype, id=f"{op.name}-{str(dtype).removeprefix('torch.')}")
+        for op in CATALOGUE
+        for dtype in _declared(op)
+    ],
+)
+def test_op_runs_with_every_declared_dtype(op: OpDef, dtype: torch.dtype) -> None:
+    """A one-op graph whose data operand has the declared dtype (for ops that create values:
+    whose result has it): FakeTensor's spec is the one eager computes (shape, dtype, strides),
+    and eager runs."""
+    rng = random.Random(f"dtypes:{op.name}:{dtype}")
+    sampler = SpecSampler(rng, (dtype,), max_rank=MAX_RANK, max_dim=MAX_DIM)
+    wants = _dtype_wants(dtype)
+    made = 0
+    for attempt in range(DTYPE_TRIES):
+        want_dtype, scalar = wants[attempt % len(wants)]
+        if scalar:
+            want = Want(None, want_dtype)
+        else:
+            rank = attempt // len(wants) % 4  # each form in turn with ranks 0-3
+            want = Want(tuple(rng.randint(1, MAX_DIM) for _ in range(rank)), want_dtype)
+        proposal = op.propose(sampler, want)
+        if proposal is None:
+            continue
+        created = _creates(want, proposal)
+        if not any(w.dtype == dtype for w in proposal.inputs) and not (
+            created and want.dtype == dtype
+        ):
+            continue
+        made += 1
+        specs = [operand_spec(rng, w) for w in proposal.inputs]
+        try:
+            check_proposal(rng, op, want, proposal, specs)
+        except Exception as exc:
+            operands = ", ".join(map(repr, specs))
+            raise AssertionError(f"{op.name}({operands}, {proposal.attrs}) for {want}") from exc
+        if made >= RUNS_PER_DTYPE:
+            break
+    assert made > 0, f"{op.name} never takes (or creates) a {dtype} in {DTYPE_TRIES} tries"
+
+
+@pytest.mark.parametrize("op", list(CATALOGUE), ids=CATALOGUE.names())
+def test_proposals_use_exactly_the_declared_dtypes(op: OpDef) -> None:
+    """Over many wants of every dtype, the data operands' dtypes (not index operands'; for ops
+    that create values, the results') are the declared ones, no more and no fewer."""
+    rng = random.Random(f"declared:{op.name}")
+    sampler = SpecSampler(rng, TEST_DTYPES, max_rank=MAX_RANK, max_dim=MAX_DIM)
+    used: set[torch.dtype] = set()
+    for attempt in range(400):
+        want = random_want(rng, attempt)
+        proposal = op.propose(sampler, want)
+        if proposal is None:
+            continue
+        if _creates(want, proposal):
+            used.add(want.dtype)
+        used.update(w.dtype for w in proposal.inputs if w.domain.kind != "index")
+    assert used - op.dtypes == set(), f"{op.name} proposes undeclared dtypes"
+    assert op.dtypes - used == set(), f"{op.name} never proposes these declared dtypes"

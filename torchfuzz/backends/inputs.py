@@ -1,7 +1,7 @@
 """Input data, derived from the case seed alone.
 
-`make_tensor` and `make_scalar` depend only on torch and the standard library: the python
-backend copies their source into standalone scripts, so both backends build identical inputs.
+The builders (`HELPERS`) depend only on torch and the standard library: the python backend
+copies their source into standalone scripts, so both backends build identical inputs.
 """
 
 from __future__ import annotations
@@ -13,14 +13,24 @@ import random
 import torch
 
 from torchfuzz.ir.graph import Graph, Input
-from torchfuzz.ir.types import DOMAIN_KINDS, TensorSpec
+from torchfuzz.ir.types import BOUNDED_KINDS, DOMAIN_KINDS, TensorSpec
 
 
 def make_tensor(shape, stride, dtype, low, high, distinct, seed):
     """A tensor with exactly these strides, values uniform in [low, high] (ints inclusive).
 
-    With `distinct`, values are a seeded permutation of integers (no ties anywhere).
+    With `distinct`, values are a seeded permutation of integers (no ties anywhere). A dim
+    of stride 0 (an expanded layout) repeats the values of its first index, as `expand` does.
     """
+    if any(st == 0 and n > 1 for n, st in zip(shape, stride)):
+        base = [1 if st == 0 else n for n, st in zip(shape, stride)]
+        dense = [st or 1 for st in stride]  # the other strides are base's dense strides
+        out = make_tensor(base, dense, dtype, low, high, distinct, seed).expand(shape)
+        if out.stride() != tuple(stride):
+            raise ValueError(f"strides {stride} are not an expanded dense layout of {shape}")
+        return out
+    if dtype == torch.uint8:  # no negative values: keep the domain's non-negative part
+        low, high = max(low, 0), max(high, 0)
     gen = torch.Generator().manual_seed(seed)
     numel = math.prod(shape)
     if distinct:
@@ -31,6 +41,18 @@ def make_tensor(shape, stride, dtype, low, high, distinct, seed):
         data = torch.rand(numel, generator=gen, dtype=torch.float64) * (high - low) + low
     else:
         data = torch.randint(int(low), int(high) + 1, (numel,), generator=gen)
+    out = torch.empty_strided(shape, stride, dtype=dtype)
+    out.copy_(data.reshape(shape).to(dtype))
+    return out
+
+
+def make_permutation(shape, stride, dtype, bound, seed):
+    """A tensor with exactly these strides holding distinct integers in [0, bound), seeded."""
+    gen = torch.Generator().manual_seed(seed)
+    numel = torch.Size(shape).numel()
+    if numel > bound:
+        raise ValueError(f"{numel} distinct values below {bound} do not exist")
+    data = torch.randperm(bound, generator=gen)[:numel]
     out = torch.empty_strided(shape, stride, dtype=dtype)
     out.copy_(data.reshape(shape).to(dtype))
     return out
@@ -72,8 +94,10 @@ def input_call(inp: Input, case_seed: int) -> tuple:
         return None, inp.data
     flo, fhi, ilo, ihi = DOMAIN_KINDS[inp.domain.kind]
     seed = input_seed(case_seed, inp.key)
-    if inp.domain.kind == "index":
+    if inp.domain.kind in BOUNDED_KINDS:
         flo, fhi, ilo, ihi = 0.0, 0.0, 0, inp.domain.bound - 1
+    if isinstance(spec, TensorSpec) and inp.domain.kind == "permutation":
+        return make_permutation, (spec.shape, spec.stride, spec.dtype, inp.domain.bound, seed)
     if isinstance(spec, TensorSpec):
         integral = not (spec.dtype.is_floating_point or spec.dtype.is_complex)
         low, high = (ilo, ihi) if integral else (flo, fhi)
@@ -100,6 +124,10 @@ def make_inputs(graph: Graph, case_seed: int) -> list:
     return values
 
 
+# The input builders a script may call, by name.
+HELPERS = {fn.__name__: fn for fn in (make_tensor, make_permutation, make_scalar, make_literal)}
+
+
 def helper_source() -> str:
     """Source of the input builders, for standalone scripts."""
-    return "\n\n".join(inspect.getsource(fn) for fn in (make_tensor, make_scalar, make_literal))
+    return "\n\n".join(inspect.getsource(fn) for fn in HELPERS.values())

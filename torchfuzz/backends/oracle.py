@@ -43,6 +43,7 @@ is unknown) and float64 range.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 from collections.abc import Mapping, Sequence
@@ -152,11 +153,14 @@ def compare_outputs(
     compiled: Sequence[object],
     reference: Sequence[object] | None,
     policy: ComparisonPolicy = DEFAULT_POLICY,
+    gradients_of: Sequence[str] = (),
 ) -> tuple[Mismatch, ...]:
     """Compare compiled outputs to eager ones; return one mismatch per bad output.
 
     ``reference`` is the program run in float64 (same outputs, float tensors
-    promoted to float64), or None to compare against eager alone.
+    promoted to float64), or None to compare against eager alone.  When the last
+    values are input gradients (a backward variant), ``gradients_of`` names those
+    inputs, in order, and their mismatches carry the name in ``gradient_of``.
     """
     if reference is not None and len(reference) != len(eager):
         raise ValueError(f"reference has {len(reference)} outputs, eager {len(eager)}")
@@ -164,9 +168,13 @@ def compare_outputs(
     if len(eager) != len(compiled):
         detail = f"eager returned {len(eager)} outputs, compiled {len(compiled)}"
         found.append(Mismatch(min(len(eager), len(compiled)), MismatchKind.COUNT, detail))
+    first_gradient = len(eager) - len(gradients_of)
     for index, (e, c) in enumerate(zip(eager, compiled, strict=False)):
         r = None if reference is None else reference[index]
         mismatch = _compare_one(index, e, c, r, policy)
+        if mismatch is not None and index >= first_gradient:
+            name = gradients_of[index - first_gradient]
+            mismatch = dataclasses.replace(mismatch, gradient_of=name)
         if mismatch is not None:
             found.append(mismatch)
     return tuple(found)

@@ -6,7 +6,8 @@ A variant either agrees with eager (``OK``), disagrees (``MISMATCH``, with one
 :class:`Mismatch` per offending output) or raises (``CRASH``, with a :class:`Crash`
 saying in which compile stage).  ``INVALID`` marks a program that eager itself cannot
 run (a fuzzer bug, never a finding) and ``SKIPPED`` one whose result cannot be judged
-(e.g. eager is not bit-reproducible).
+(e.g. eager is not bit-reproducible, or a backward variant meets a program without
+differentiable outputs).
 
 Everything here is a frozen value with an exact JSON round trip (``to_dict`` /
 ``from_dict``), so outcomes can be stored, compared and deduplicated.  This module
@@ -52,6 +53,7 @@ class Stage(str, enum.Enum):
     AOT = "aot"
     BACKEND = "backend compile"
     RUN = "run"
+    BACKWARD = "backward"  # computing gradients through the compiled program
 
 
 class MismatchKind(str, enum.Enum):
@@ -77,7 +79,9 @@ class Mismatch:
     """One output of a compiled run that disagrees with eager.
 
     ``output_index`` is the position in the output sequence; for ``COUNT`` it is the
-    first position that only one side has.  The error fields measure compiled against
+    first position that only one side has.  A backward variant compares the outputs
+    followed by the input gradients: ``gradient_of`` names the input whose gradient
+    this is, and is empty for an output.  The error fields measure compiled against
     the fp64 reference (or against eager when there is none) and are finite or None.
     """
 
@@ -86,6 +90,7 @@ class Mismatch:
     detail: str
     max_abs_err: float | None = None
     max_rel_err: float | None = None
+    gradient_of: str = ""
 
     def __post_init__(self) -> None:
         if self.output_index < 0:
@@ -97,8 +102,12 @@ class Mismatch:
                 raise ValueError(f"Mismatch.{name} must be finite or None, got {value}")
 
     def summary(self) -> str:
-        """One-line text such as ``output 0 value max_abs=1.2e-03 max_rel=1.0e-03``."""
-        text = f"output {self.output_index} {self.kind.value}"
+        """One-line text such as ``output 0 value max_abs=1.2e-03 max_rel=1.0e-03``
+        (``grad of x1 (output 3) value ...`` for a gradient)."""
+        text = f"output {self.output_index}"
+        if self.gradient_of:
+            text = f"grad of {self.gradient_of} ({text})"
+        text += f" {self.kind.value}"
         if self.max_abs_err is not None:
             text += f" max_abs={self.max_abs_err:.1e}"
         if self.max_rel_err is not None:
@@ -115,6 +124,7 @@ class Mismatch:
             "detail": self.detail,
             "max_abs_err": self.max_abs_err,
             "max_rel_err": self.max_rel_err,
+            "gradient_of": self.gradient_of,
         }
 
     @classmethod
@@ -126,6 +136,7 @@ class Mismatch:
             detail=str(data["detail"]),
             max_abs_err=_optional_float(data.get("max_abs_err")),
             max_rel_err=_optional_float(data.get("max_rel_err")),
+            gradient_of=str(data.get("gradient_of", "")),
         )
 
 
@@ -172,7 +183,7 @@ class VariantResult:
     """Verdict for one compile variant.
 
     ``CRASH`` carries exactly a ``crash``, ``MISMATCH`` at least one mismatch, and
-    every other kind neither.
+    every other kind neither.  ``reason`` says why a ``SKIPPED`` variant was not judged.
     """
 
     variant: str
@@ -180,6 +191,7 @@ class VariantResult:
     mismatches: tuple[Mismatch, ...] = ()
     crash: Crash | None = None
     seconds: float = 0.0
+    reason: str = ""
 
     def __post_init__(self) -> None:
         kind = OutcomeKind(self.kind)
@@ -203,6 +215,8 @@ class VariantResult:
         if self.mismatches:
             more = f" (+{len(self.mismatches) - 1} more)" if len(self.mismatches) > 1 else ""
             return f"mismatch in {self.variant}: {self.mismatches[0].summary()}{more}"
+        if self.reason:
+            return f"{self.kind.value} in {self.variant}: {self.reason}"
         return f"{self.kind.value} in {self.variant}"
 
     def to_dict(self) -> dict[str, Any]:
@@ -213,6 +227,7 @@ class VariantResult:
             "mismatches": [m.to_dict() for m in self.mismatches],
             "crash": None if self.crash is None else self.crash.to_dict(),
             "seconds": self.seconds,
+            "reason": self.reason,
         }
 
     @classmethod
@@ -225,6 +240,7 @@ class VariantResult:
             mismatches=tuple(Mismatch.from_dict(m) for m in data.get("mismatches", ())),
             crash=None if crash is None else Crash.from_dict(crash),
             seconds=float(data.get("seconds", 0.0)),
+            reason=str(data.get("reason", "")),
         )
 
 
@@ -248,7 +264,8 @@ class Outcome:
         """Combine variant results: the first failing variant decides the verdict.
 
         With no failing variant the outcome is ``INVALID`` if any result is, ``SKIPPED``
-        if there are no results or all were skipped, and ``OK`` otherwise.
+        if there are no results or all were skipped (with the first skipped variant's
+        reason unless one is given), and ``OK`` otherwise.
         """
         results = tuple(results)
         failing = [r for r in results if r.is_failing]
@@ -258,7 +275,8 @@ class Outcome:
             kind = OutcomeKind.INVALID
         elif all(r.kind is OutcomeKind.SKIPPED for r in results):
             kind = OutcomeKind.SKIPPED
-            reason = reason or ("no variant ran" if not results else "")
+            first = next((r.reason for r in results if r.reason), "")
+            reason = reason or first or ("no variant ran" if not results else "")
         else:
             kind = OutcomeKind.OK
         return cls(kind=kind, results=results, reason=reason)

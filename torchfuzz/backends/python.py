@@ -1,5 +1,6 @@
 """The python backend: a standalone script that rebuilds the inputs from the seed, runs eager
-and each compile variant, compares against an fp64 reference and exits 1 on a finding.
+and each compile variant (a backward variant also compares the input gradients), compares
+against an fp64 reference and exits 1 on a finding.
 
 The program code is what `torch.fx` generates from the shared lowering; the input builders and
 the comparison rule are copied verbatim from torchfuzz, so the script cannot drift from the
@@ -16,9 +17,10 @@ from collections.abc import Sequence
 
 import torch
 
-from torchfuzz.backends import oracle, outcome
+from torchfuzz.backends import gradients, oracle, outcome
 from torchfuzz.backends.inputs import helper_source, input_call
 from torchfuzz.backends.lowering import lower_to_fx
+from torchfuzz.backends.runner import gradient_names
 from torchfuzz.backends.variants import Variant
 from torchfuzz.ir.graph import Graph
 from torchfuzz.ir.types import DTYPE_NAMES
@@ -93,6 +95,14 @@ def as_tuple(value):
     return tuple(value) if isinstance(value, (tuple, list)) else (value,)
 
 
+# The outputs, then (backward) the input gradients of the weighted output sum.
+def run(fn, inputs, backward):
+    if not backward:
+        return as_tuple(fn(*inputs))
+    outputs, grads = with_gradients(fn, inputs)
+    return outputs + grads
+
+
 def run_variant(variant):
     torch._dynamo.reset()
     with torch._dynamo.config.patch(dict(variant["dynamo_config"])), \\
@@ -103,25 +113,45 @@ def run_variant(variant):
             dynamic=variant["dynamic"],
             fullgraph=variant["fullgraph"],
         )
-        return as_tuple(compiled(*make_inputs()))
+        return run(compiled, make_inputs(), variant.get("backward", False))
 
 
-def main():
-    print(f"torch {torch.__version__}, torchfuzz seed {SEED}")
-    eager = as_tuple(Program()(*make_inputs()))
+# (eager, fp64 reference, why these cannot judge a variant or "").
+def baseline(backward):
+    try:
+        eager = run(Program(), make_inputs(), backward)
+    except Exception as exc:
+        if not backward:
+            raise
+        return None, None, f"eager backward failed ({type(exc).__name__})"
+    if backward and not differentiable_outputs(eager[:OUTPUTS]):
+        return None, None, "no output requires grad"
     previous = torch.get_default_dtype()
     torch.set_default_dtype(torch.float64)
     try:
         wide = [x.double() if isinstance(x, torch.Tensor) and x.is_floating_point() else x
                 for x in make_inputs()]
-        reference = as_tuple(Reference()(*wide))
+        reference = run(Reference(), wide, backward)
     except Exception as exc:
         print(f"no fp64 reference ({type(exc).__name__}): comparing against eager only")
         reference = None
     finally:
         torch.set_default_dtype(previous)
+    return eager, reference, ""
+
+
+def main():
+    print(f"torch {torch.__version__}, torchfuzz seed {SEED}")
+    baselines = {}
     failed = []
     for variant in VARIANTS:
+        backward = variant.get("backward", False)
+        if backward not in baselines:
+            baselines[backward] = baseline(backward)
+        eager, reference, skip = baselines[backward]
+        if skip:
+            print(f"{variant['name']}: skipped, {skip}")
+            continue
         try:
             compiled = run_variant(variant)
         except Exception as exc:
@@ -129,7 +159,9 @@ def main():
             print(f"{variant['name']}: CRASH {type(exc).__name__}: {message}")
             failed.append(variant["name"])
             continue
-        mismatches = compare_outputs(eager, compiled, reference)
+        mismatches = compare_outputs(
+            eager, compiled, reference, gradients_of=GRADIENTS_OF if backward else ()
+        )
         for m in mismatches:
             print(f"{variant['name']}: MISMATCH {m.summary()}")
         if mismatches:
@@ -161,6 +193,8 @@ def to_python(graph: Graph, seed: int, variants: Sequence[Variant], header: str 
             ["import torch", "import torch._dynamo", "import torch._inductor.config", *imports]
         ),
         f"SEED = {seed}\nVARIANTS = [\n    {variant_dicts},\n]",
+        "# Backward variants compare the outputs, then the gradients of these inputs.\n"
+        f"OUTPUTS = {len(graph.outputs)}\nGRADIENTS_OF = {list(gradient_names(graph))!r}",
         f"# The program (torch.fx code of the torchfuzz graph):\n{textwrap.indent(graph.text(), '# ')}",
         program,
         "# The same program with every floating dtype widened to float64 (the reference).",
@@ -171,6 +205,8 @@ def to_python(graph: Graph, seed: int, variants: Sequence[Variant], header: str 
         "# ---- comparison rule: torchfuzz.backends.outcome and .oracle, verbatim ----",
         _verbatim(outcome),
         _verbatim(oracle),
+        "# ---- gradients for backward variants: torchfuzz.backends.gradients, verbatim ----",
+        _verbatim(gradients),
         "# ---- main ----",
         _MAIN,
     ]

@@ -12,9 +12,17 @@ import textwrap
 
 import torch
 
-from torchfuzz.backends.inputs import input_call, make_literal, make_scalar, make_tensor
+from torchfuzz.backends.gradients import (
+    differentiable_outputs,
+    gradient_weights,
+    input_gradients,
+    requiring_grad,
+    with_gradients,
+)
+from torchfuzz.backends.inputs import HELPERS, input_call, make_literal
 from torchfuzz.backends.oracle import DEFAULT_TOLERANCES
 from torchfuzz.backends.python import _FX_GLOBAL_IMPORTS, _literal, _module_code
+from torchfuzz.backends.runner import gradient_names
 from torchfuzz.backends.signature import Signature
 from torchfuzz.backends.variants import Variant
 from torchfuzz.ir.graph import Graph
@@ -25,6 +33,7 @@ from torchfuzz.passes.widen import widen_floats
 # reference at most 3x eager's (or its RMS) plus the dtype's floor, and agreeing non-finites.
 _CHECK = '''
 TOLERANCES = {TOLERANCES}
+NAMES = {NAMES}
 
 
 def problems(eager, compiled, reference):
@@ -34,30 +43,30 @@ def problems(eager, compiled, reference):
     found = []
     for i, (e, c, r) in enumerate(zip(eager, compiled, reference)):
         if type(e) is not type(c):
-            found.append(f"output {{i}}: {{type(c).__name__}} instead of {{type(e).__name__}}")
+            found.append(f"{{NAMES[i]}}: {{type(c).__name__}} instead of {{type(e).__name__}}")
         elif not isinstance(e, torch.Tensor):
             if isinstance(e, float) and abs(c - r) > 3 * abs(e - r) + 1e-5 + 1e-4 * abs(r):
-                found.append(f"output {{i}}: {{c!r}} instead of {{e!r}} (fp64: {{r!r}})")
+                found.append(f"{{NAMES[i]}}: {{c!r}} instead of {{e!r}} (fp64: {{r!r}})")
             elif not isinstance(e, float) and e != c:
-                found.append(f"output {{i}}: {{c!r}} instead of {{e!r}}")
+                found.append(f"{{NAMES[i]}}: {{c!r}} instead of {{e!r}}")
         elif e.shape != c.shape or e.dtype != c.dtype:
-            found.append(f"output {{i}}: {{c.dtype}}{{list(c.shape)}} instead of {{e.dtype}}{{list(e.shape)}}")
+            found.append(f"{{NAMES[i]}}: {{c.dtype}}{{list(c.shape)}} instead of {{e.dtype}}{{list(e.shape)}}")
         elif not e.is_floating_point():
             if not torch.equal(e, c):
-                found.append(f"output {{i}}: {{int((e != c).sum())}} of {{e.numel()}} values differ")
+                found.append(f"{{NAMES[i]}}: {{int((e != c).sum())}} of {{e.numel()}} values differ")
         else:
             e64, c64, r64 = e.double(), c.double(), r.double()
             representable = r64.isfinite() & (r64.abs() <= torch.finfo(e.dtype).max)
             finite = e64.isfinite() & c64.isfinite() & representable
             if ((e64.isfinite() != c64.isfinite()) & representable).any():
-                found.append(f"output {{i}}: NaN/inf in different positions")
+                found.append(f"{{NAMES[i]}}: NaN/inf in different positions")
                 continue
             atol, rtol = TOLERANCES[e.dtype]
             err_e, err_c = (e64 - r64).abs()[finite], (c64 - r64).abs()[finite]
             noise = err_e.square().mean().sqrt() if err_e.numel() else 0.0
             bound = 3 * torch.maximum(err_e, torch.as_tensor(noise)) + atol + rtol * r64.abs()[finite]
             if (err_c > bound).any():
-                found.append(f"output {{i}}: max error vs fp64 {{float(err_c.max()):.3g}}, eager's {{float(err_e.max()):.3g}}")
+                found.append(f"{{NAMES[i]}}: max error vs fp64 {{float(err_c.max()):.3g}}, eager's {{float(err_e.max()):.3g}}")
     return found
 '''
 
@@ -66,14 +75,17 @@ def as_tuple(value):
     return tuple(value) if isinstance(value, (tuple, list)) else (value,)
 
 
+{run}
+
+
 def main():
     print(f"torch {{torch.__version__}}")
-    eager = as_tuple(Program()(*make_inputs()))
+    eager = run(Program(), make_inputs())
     torch._dynamo.reset()
     with torch._dynamo.config.patch({dynamo_config}), torch._inductor.config.patch({inductor_config}):
         compiled_fn = torch.compile(Program(), backend={backend}, dynamic={dynamic}, fullgraph={fullgraph})
         try:
-            compiled = as_tuple(compiled_fn(*make_inputs()))
+            compiled = run(compiled_fn, make_inputs())
         except Exception as exc:
             inner = getattr(exc, "inner_exception", None) or exc  # unwrap BackendCompilerFailed
             message = str(inner).strip().splitlines()[0] if str(inner).strip() else ""
@@ -83,7 +95,7 @@ def main():
     torch.set_default_dtype(torch.float64)
     try:
         wide = [x.double() if isinstance(x, torch.Tensor) and x.is_floating_point() else x for x in make_inputs()]
-        reference = as_tuple(Reference()(*wide))
+        reference = run(Reference(), wide)
     finally:
         torch.set_default_dtype(previous)
     found = problems(eager, compiled, reference)
@@ -97,6 +109,25 @@ def main():
 if __name__ == "__main__":
     sys.exit(main())
 """
+
+
+_RUN_FORWARD = """
+def run(fn, inputs):
+    return as_tuple(fn(*inputs))
+"""
+
+_RUN_BACKWARD = """
+def run(fn, inputs):
+    # The outputs, then the gradient of sum_i (outputs[i] * gradient_weights(i)).sum()
+    # for each floating-point input (zeros where unused).
+    outputs, grads = with_gradients(fn, inputs)
+    return outputs + grads
+"""
+
+
+def _gradient_code() -> str:
+    fns = (requiring_grad, gradient_weights, differentiable_outputs, input_gradients)
+    return "\n\n".join(inspect.getsource(fn) for fn in (*fns, with_gradients))
 
 
 def _backend_code(spec: str) -> tuple[str, str]:
@@ -129,12 +160,7 @@ def to_repro(graph: Graph, seed: int, variant: Variant, signature: Signature | N
     program, names = _module_code(graph, "Program")
     reference, ref_names = _module_code(widen_floats(graph), "Reference")
     inputs, helpers = _inputs_code(graph, seed)
-    helper_fns = {
-        "make_tensor": make_tensor,
-        "make_scalar": make_scalar,
-        "make_literal": make_literal,
-    }
-    helper_src = "\n\n".join(inspect.getsource(helper_fns[h]) for h in sorted(helpers))
+    helper_src = "\n\n".join(inspect.getsource(HELPERS[h]) for h in sorted(helpers))
     backend_import, backend_expr = _backend_code(variant.backend)
     imports = sorted({_FX_GLOBAL_IMPORTS[n] for n in names | ref_names if n in _FX_GLOBAL_IMPORTS})
     if "make_scalar" in helpers:
@@ -147,7 +173,8 @@ def to_repro(graph: Graph, seed: int, variant: Variant, signature: Signature | N
             f"Repro of a torch.compile failure found by torchfuzz (case seed {seed}).",
             "",
             f"torch {torch.__version__}; variant {variant.name}: backend={variant.backend},"
-            f" dynamic={variant.dynamic}, fullgraph={variant.fullgraph}",
+            f" dynamic={variant.dynamic}, fullgraph={variant.fullgraph}"
+            + (", backward=True (input gradients are compared too)" if variant.backward else ""),
             f"config patches: {', '.join(patches) or 'none'}",
             f"signature: {signature.text() if signature else 'n/a'}",
             "Exits 1 while the bug exists.",
@@ -166,7 +193,12 @@ def to_repro(graph: Graph, seed: int, variant: Variant, signature: Signature | N
         dynamic=variant.dynamic,
         fullgraph=variant.fullgraph,
         variant=variant.name,
+        run=(_RUN_BACKWARD if variant.backward else _RUN_FORWARD).strip("\n"),
     )
+    labels = [f"output {i}" for i in range(len(graph.outputs))]
+    if variant.backward:
+        imports.append("from collections.abc import Callable, Sequence")
+        labels += [f"grad of {name}" for name in gradient_names(graph)]
     parts = [
         f'"""{header}\n"""',
         "import sys\n\nimport torch\nimport torch._dynamo\nimport torch._inductor.config\n"
@@ -177,7 +209,8 @@ def to_repro(graph: Graph, seed: int, variant: Variant, signature: Signature | N
         reference,
         helper_src,
         inputs,
-        _CHECK.format(TOLERANCES=tolerance_text),
+        _gradient_code() if variant.backward else "",
+        _CHECK.format(TOLERANCES=tolerance_text, NAMES=repr(labels)),
         main,
     ]
     return "\n\n".join(p.strip("\n") + "\n" for p in parts if p.strip())

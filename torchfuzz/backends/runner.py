@@ -1,4 +1,10 @@
-"""Check a program: run it eagerly and under each compile variant, judge every output."""
+"""Check a program: run it eagerly and under each compile variant, judge every output.
+
+A backward variant is judged by the same rule on more values: the outputs followed by
+the input gradients (:mod:`torchfuzz.backends.gradients`), computed the same way in
+eager, in float64 and compiled.  It is ``SKIPPED`` when eager cannot differentiate the
+program (no output requires grad, or eager's backward raises or is not reproducible).
+"""
 
 from __future__ import annotations
 
@@ -6,9 +12,11 @@ import contextlib
 import logging
 import time
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 
 import torch
 
+from torchfuzz.backends.gradients import differentiable_outputs, with_gradients
 from torchfuzz.backends.inputs import make_inputs
 from torchfuzz.backends.lowering import to_fx
 from torchfuzz.backends.oracle import DEFAULT_POLICY, ComparisonPolicy, compare_outputs
@@ -16,6 +24,7 @@ from torchfuzz.backends.outcome import Outcome, OutcomeKind, VariantResult
 from torchfuzz.backends.variants import DEFAULT_VARIANTS, Variant, get_variant, run_compiled
 from torchfuzz.ir.graph import Graph
 from torchfuzz.ir.ops.base import Trait
+from torchfuzz.ir.types import TensorSpec
 from torchfuzz.passes.infer import apply_op
 from torchfuzz.passes.widen import widen_floats
 
@@ -46,13 +55,21 @@ def _identical(a: object, b: object) -> bool:
     return type(a) is type(b) and a == b
 
 
-def run_eager(graph: Graph, seed: int) -> tuple:
-    """The program's outputs in eager mode."""
-    return to_fx(graph)(*make_inputs(graph, seed))
+def _evaluate(fn: torch.fx.GraphModule, inputs: list, backward: bool) -> tuple:
+    if not backward:
+        return fn(*inputs)
+    outputs, grads = with_gradients(fn, inputs)
+    return outputs + grads
 
 
-def run_reference(graph: Graph, seed: int) -> tuple | None:
-    """The program's outputs computed in float64 from the same input values, or None."""
+def run_eager(graph: Graph, seed: int, backward: bool = False) -> tuple:
+    """The program's outputs in eager mode, then (``backward``) its input gradients."""
+    return _evaluate(to_fx(graph), make_inputs(graph, seed), backward)
+
+
+def run_reference(graph: Graph, seed: int, backward: bool = False) -> tuple | None:
+    """What :func:`run_eager` returns, computed in float64 from the same input values;
+    None when float64 cannot run it."""
     wide = widen_floats(graph)
     inputs = [
         x.to(torch.float64) if isinstance(x, torch.Tensor) and x.dtype.is_floating_point else x
@@ -60,10 +77,42 @@ def run_reference(graph: Graph, seed: int) -> tuple | None:
     ]
     try:
         with default_dtype(torch.float64):
-            return to_fx(wide)(*inputs)
+            return _evaluate(to_fx(wide), inputs, backward)
     except Exception as exc:  # some op lacks a float64 kernel: judge against eager alone
         log.info("no fp64 reference: %s: %s", type(exc).__name__, exc)
         return None
+
+
+def gradient_names(graph: Graph) -> tuple[str, ...]:
+    """The inputs that get a gradient in a backward variant, in order."""
+    return tuple(
+        inp.name
+        for inp in graph.inputs
+        if isinstance(inp.spec, TensorSpec) and inp.spec.dtype.is_floating_point
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _Baseline:
+    """What compiled results are judged against in one mode (forward, or backward)."""
+
+    eager: tuple = ()
+    reference: tuple | None = None
+    skip: str = ""  # why this mode cannot be judged
+
+
+def _backward_baseline(graph: Graph, seed: int, outputs: int) -> _Baseline:
+    try:
+        eager = run_eager(graph, seed, backward=True)
+        again = run_eager(graph, seed, backward=True)
+    except Exception as exc:  # e.g. an op without a derivative: not the compiler's fault
+        first_line = next(iter(str(exc).strip().splitlines()), "")
+        return _Baseline(skip=f"eager backward failed: {type(exc).__name__}: {first_line}")
+    if not differentiable_outputs(eager[:outputs]):
+        return _Baseline(skip="no output requires grad")
+    if not all(map(_identical, eager, again)):
+        return _Baseline(skip="eager backward is not bit-reproducible")
+    return _Baseline(eager, run_reference(graph, seed, backward=True))
 
 
 def resolve_variants(names: Sequence[str] | None, backend: str | None) -> tuple[Variant, ...]:
@@ -79,7 +128,8 @@ def check(
     policy: ComparisonPolicy = DEFAULT_POLICY,
 ) -> Outcome:
     """Run the program eagerly (twice, as a determinism gate), in float64, and under each
-    variant on a fresh Dynamo state; return the verdict as a value."""
+    variant on a fresh Dynamo state; return the verdict as a value.  Backward variants
+    compare the outputs followed by the input gradients (see the module docstring)."""
     variants = tuple(variants) if variants is not None else resolve_variants(None, None)
     try:
         eager = run_eager(graph, seed)
@@ -88,9 +138,15 @@ def check(
         return Outcome(OutcomeKind.INVALID, reason=f"eager failed: {type(exc).__name__}: {exc}")
     if len(eager) != len(again) or not all(map(_identical, eager, again)):
         return Outcome(OutcomeKind.SKIPPED, reason="eager is not bit-reproducible")
-    reference = run_reference(graph, seed)
+    baselines = {False: _Baseline(eager, run_reference(graph, seed))}
+    if any(v.backward for v in variants):
+        baselines[True] = _backward_baseline(graph, seed, len(eager))
     results = []
     for variant in variants:
+        baseline = baselines[variant.backward]
+        if baseline.skip:
+            results.append(VariantResult(variant.name, OutcomeKind.SKIPPED, reason=baseline.skip))
+            continue
         start = time.perf_counter()
         outputs, crash = run_compiled(to_fx(graph), make_inputs(graph, seed), variant)
         seconds = time.perf_counter() - start
@@ -100,7 +156,10 @@ def check(
             )
             continue
         outputs = tuple(outputs) if isinstance(outputs, (tuple, list)) else (outputs,)
-        mismatches = compare_outputs(eager, outputs, reference, policy)
+        gradients_of = gradient_names(graph) if variant.backward else ()
+        mismatches = compare_outputs(
+            baseline.eager, outputs, baseline.reference, policy, gradients_of
+        )
         kind = OutcomeKind.MISMATCH if mismatches else OutcomeKind.OK
         results.append(VariantResult(variant.name, kind, mismatches=mismatches, seconds=seconds))
     return Outcome.from_results(tuple(results))

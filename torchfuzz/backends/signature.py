@@ -212,7 +212,11 @@ def _crash_signature(result: VariantResult) -> Signature:
 
 
 def _mismatch_signature(result: VariantResult) -> Signature:
-    return Signature(MISMATCH, result.variant, (result.mismatches[0].kind.value,))
+    # A wrong gradient and a wrong forward output are different bugs (not the input's name:
+    # that changes from program to program).
+    first = result.mismatches[0]
+    parts = (first.kind.value, "gradient") if first.gradient_of else (first.kind.value,)
+    return Signature(MISMATCH, result.variant, parts)
 
 
 _SIGNATURE_OF: Mapping[OutcomeKind, Callable[[VariantResult], Signature]] = {

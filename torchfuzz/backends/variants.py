@@ -1,8 +1,10 @@
 """Compile variants, backend resolution, and running a callable under one variant.
 
 A :class:`Variant` names one way to ``torch.compile`` a program (backend, dynamic
-shapes, fullgraph, config patches).  :func:`run_compiled` compiles and runs a callable
-under a variant from a fresh Dynamo state and returns its outputs, or a
+shapes, fullgraph, config patches, and whether gradients are checked too).
+:func:`run_compiled` compiles and runs a callable under a variant from a fresh Dynamo
+state and returns its outputs (followed, for a backward variant, by the input
+gradients of :mod:`torchfuzz.backends.gradients`), or a
 :class:`~torchfuzz.backends.outcome.Crash` naming the stage that failed.
 
 Stage classification wraps the real backend in a tracking backend that records the
@@ -19,7 +21,10 @@ identity against those records (through Dynamo's ``BackendCompilerFailed`` wrapp
   ``aot_autograd`` that raises is ``BACKEND``: the failing code is the backend's,
   AOT autograd only called it;
 * anything else (tracing, guards, a Dynamo failure after an earlier graph compiled
-  fine) → ``DYNAMO``.
+  fine) → ``DYNAMO``;
+* raised while computing gradients through the compiled forward → ``BACKWARD``,
+  whether AOT autograd was compiling the backward graph (it does so lazily, on the
+  first backward call) or running it.
 
 Errors in the variant itself (unknown backend, unknown config key) are fuzzer bugs and
 raise instead of becoming a crash.  Kernels compiled lazily on the first call would be
@@ -42,6 +47,7 @@ from typing import Any
 import torch
 import torch._dynamo
 
+from torchfuzz.backends.gradients import input_gradients, requiring_grad
 from torchfuzz.backends.outcome import Crash, Stage
 
 log = logging.getLogger(__name__)
@@ -88,7 +94,8 @@ class Variant:
 
     ``backend`` is a registered backend name or an importable ``pkg.mod:attr``
     spec; config entries are ``(name, value)`` patches applied while compiling and
-    running, with JSON-safe values.
+    running, with JSON-safe values.  A ``backward`` variant also differentiates the
+    compiled program and compares the input gradients.
     """
 
     name: str
@@ -97,6 +104,7 @@ class Variant:
     fullgraph: bool = False
     dynamo_config: tuple[tuple[str, object], ...] = ()
     inductor_config: tuple[tuple[str, object], ...] = ()
+    backward: bool = False
 
     def __post_init__(self) -> None:
         if not self.name or not self.backend:
@@ -104,6 +112,8 @@ class Variant:
             raise ValueError(f"Variant needs a name and a backend, got {got}")
         if not (self.dynamic is None or isinstance(self.dynamic, bool)):
             raise ValueError(f"Variant.dynamic must be a bool or None: {self.dynamic!r}")
+        if not isinstance(self.backward, bool):
+            raise ValueError(f"Variant.backward must be a bool: {self.backward!r}")
         object.__setattr__(
             self, "dynamo_config", _config_pairs(self.dynamo_config, "dynamo_config")
         )
@@ -128,6 +138,7 @@ class Variant:
             "fullgraph": self.fullgraph,
             "dynamo_config": [[key, value] for key, value in self.dynamo_config],
             "inductor_config": [[key, value] for key, value in self.inductor_config],
+            "backward": self.backward,
         }
 
     @classmethod
@@ -140,6 +151,7 @@ class Variant:
             fullgraph=bool(data.get("fullgraph", False)),
             dynamo_config=tuple((k, v) for k, v in data.get("dynamo_config", ())),
             inductor_config=tuple((k, v) for k, v in data.get("inductor_config", ())),
+            backward=bool(data.get("backward", False)),
         )
 
 
@@ -165,6 +177,11 @@ BUILTIN_VARIANTS: Mapping[str, Variant] = types.MappingProxyType(
                 ("capture_dynamic_output_shape_ops", True),
             ),
             inductor_config=_EAGER_ROUNDING,
+        ),
+        # Gradients too; not in DEFAULT_VARIANTS (a backward compile roughly doubles the cost).
+        "aot_eager_backward": Variant("aot_eager_backward", backend="aot_eager", backward=True),
+        "inductor_backward": Variant(
+            "inductor_backward", backend=_INDUCTOR, inductor_config=_EAGER_ROUNDING, backward=True
         ),
     }
 )
@@ -241,8 +258,11 @@ def run_compiled(
 ) -> tuple[object, Crash | None]:
     """Compile ``fn`` under ``variant``, call it on ``inputs``; return (outputs, crash).
 
-    Dynamo state is reset first.  ``inputs`` are passed as is: a caller that reuses
-    them must pass clones, since the program may mutate its inputs.
+    For a backward variant the floating-point tensor inputs become leaves requiring
+    grad, and the outputs are followed by the input gradients (the backward is
+    compiled and run while the variant's config patches are active).  Dynamo state is
+    reset first.  ``inputs`` are passed as is: a caller that reuses them must pass
+    clones, since the program may mutate its inputs.
     """
     backend = resolve_backend(variant.backend)
     real = torch._dynamo.lookup_backend(backend) if isinstance(backend, str) else backend
@@ -260,12 +280,25 @@ def run_compiled(
             fn, backend=tracker, dynamic=variant.dynamic, fullgraph=variant.fullgraph
         )
         log.debug("running %s under variant %s", getattr(fn, "__name__", fn), variant.name)
+        if variant.backward:
+            inputs = requiring_grad(inputs)
+            stack.enter_context(torch.enable_grad())
         try:
-            return compiled(*inputs), None
+            outputs = compiled(*inputs)
         except Exception as exc:  # noqa: BLE001 - any failure is a finding
-            crash = _crash_from(exc, tracker)
-            log.debug("variant %s crashed: %s", variant.name, crash.summary())
-            return None, crash
+            return None, _logged(variant, _crash_from(exc, tracker))
+        if not variant.backward:
+            return outputs, None
+        outputs = tuple(outputs) if isinstance(outputs, (tuple, list)) else (outputs,)
+        try:
+            return outputs + input_gradients(outputs, inputs), None
+        except Exception as exc:  # noqa: BLE001 - any failure is a finding
+            return None, _logged(variant, _backward_crash(exc))
+
+
+def _logged(variant: Variant, crash: Crash) -> Crash:
+    log.debug("variant %s crashed: %s", variant.name, crash.summary())
+    return crash
 
 
 def _exception_chain(exc: BaseException) -> list[BaseException]:
@@ -292,6 +325,22 @@ def _type_name(exc: BaseException) -> str:
     )
 
 
+def _backward_crash(exc: BaseException) -> Crash:
+    inner = getattr(exc, "inner_exception", None)
+    origin = inner if isinstance(inner, BaseException) else exc
+    return _crash(Stage.BACKWARD, origin)
+
+
+def _crash(stage: Stage, origin: BaseException) -> Crash:
+    text = "".join(traceback.format_exception(origin, limit=-_TRACEBACK_FRAMES, chain=False))
+    return Crash(
+        stage=stage,
+        exc_type=_type_name(origin),
+        message=str(origin)[:_MESSAGE_CHARS],
+        traceback=text,
+    )
+
+
 def _crash_from(exc: BaseException, tracker: _TrackingBackend) -> Crash:
     chain = _exception_chain(exc)
     origin = exc
@@ -309,13 +358,7 @@ def _crash_from(exc: BaseException, tracker: _TrackingBackend) -> Crash:
             inner, BaseException
         ):
             origin = inner  # raised in the backend but not seen by the tracker
-    text = "".join(traceback.format_exception(origin, limit=-_TRACEBACK_FRAMES, chain=False))
-    return Crash(
-        stage=stage,
-        exc_type=_type_name(origin),
-        message=str(origin)[:_MESSAGE_CHARS],
-        traceback=text,
-    )
+    return _crash(stage, origin)
 
 
 _TORCH_DIR = os.path.dirname(os.path.abspath(torch.__file__))

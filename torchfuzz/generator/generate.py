@@ -30,6 +30,9 @@ _EXTRA_OUTPUTS = 2
 # Chance of using an op whose result dtype differs from the wanted one (type promotion then
 # inserts a conversion).
 P_CONVERTED = 0.15
+# Share of non-contiguous tensor inputs laid out expanded (stride 0) instead.
+P_EXPANDED = 0.25
+_NO_REPEATS = frozenset({"distinct", "permutation"})  # domain kinds of values that never repeat
 
 
 class GeneratorBug(Exception):
@@ -68,12 +71,26 @@ def noncontiguous_strides(rng: random.Random, shape: tuple[int, ...]) -> tuple[i
     return tuple(strides)
 
 
+def expanded_strides(rng: random.Random, shape: tuple[int, ...]) -> tuple[int, ...]:
+    """Strides of an expanded layout of `shape` (which must have a dim of size > 1): the
+    dense strides of `shape` with some dims of size > 1 broadcast (stride 0), as `expand`
+    makes them."""
+    wide = [d for d, size in enumerate(shape) if size > 1]
+    expanded = set(rng.sample(wide, rng.randint(1, len(wide))))
+    base = tuple(1 if d in expanded else size for d, size in enumerate(shape))
+    dense = contiguous_strides(base)
+    return tuple(0 if d in expanded else dense[d] for d in range(len(shape)))
+
+
 @dataclass
 class _Builder:
     rng: random.Random
     options: GeneratorOptions
     ops: tuple[OpDef, ...]
     weights: tuple[float, ...]
+    # Layout kinds added later draw from their own stream, so the programs of existing seeds
+    # keep their structure (and their exact minimized forms) when layouts are added.
+    layout_rng: random.Random = field(default_factory=random.Random)
     graph: Graph = field(default_factory=Graph)
     stats: GenerationStats = field(default_factory=GenerationStats)
     budget: int = 0
@@ -177,6 +194,9 @@ class _Builder:
             numel *= size
         if not want.contiguous and numel > 1 and self.rng.random() < self.options.p_noncontiguous:
             stride = noncontiguous_strides(self.rng, shape)
+            # Expanding repeats values: not for data that must not repeat (ties, duplicates).
+            if self.layout_rng.random() < P_EXPANDED and want.domain.kind not in _NO_REPEATS:
+                stride = expanded_strides(self.layout_rng, shape)
         return self.graph.add_input(TensorSpec(shape, stride, want.dtype), want.domain)
 
     def _add(self, op: OpDef, operands: list[str], attrs: tuple, want: Want) -> str:
@@ -235,8 +255,11 @@ def generate_raw(
     """The generated graph before passes (declared dtypes are the wanted ones)."""
     options = options or GeneratorOptions()
     rng = random.Random(seed)
-    ops = tuple(op for op in catalogue if not op.has(Trait.CAST) or op.weight > 0)
-    builder = _Builder(rng, options, ops, tuple(op.weight for op in ops))
+    ops = tuple(
+        op for op in options.catalogue(catalogue) if not op.has(Trait.CAST) or op.weight > 0
+    )
+    layouts = random.Random(f"layouts:{seed}")
+    builder = _Builder(rng, options, ops, tuple(op.weight for op in ops), layout_rng=layouts)
     outputs: list[str] = []
     wanted = rng.randint(1, options.max_outputs)
     # Programs whose outputs came out small (operands that must be fresh inputs stop growth)

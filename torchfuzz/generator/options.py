@@ -7,6 +7,7 @@ from typing import Any
 
 import torch
 
+from torchfuzz.ir.catalogue import CATALOGUE, Catalogue
 from torchfuzz.ir.types import dtype_name, parse_dtype
 
 DEFAULT_DTYPES: tuple[torch.dtype, ...] = (
@@ -32,6 +33,9 @@ class GeneratorOptions:
     p_noncontiguous:  chance that a tensor graph input is a non-contiguous layout.
     max_outputs:      outputs per program, drawn in [1, max_outputs].
     p_scalar_output:  chance that an output is a Python scalar.
+    ops:              only these ops: catalogue op names or family names (None: all).
+                      Programs are those the catalogue restricted to them generates, so
+                      tests and users can pin a program set while the catalogue grows.
     """
 
     num_nodes: int = 10
@@ -43,6 +47,7 @@ class GeneratorOptions:
     p_noncontiguous: float = 0.15
     max_outputs: int = 2
     p_scalar_output: float = 0.1
+    ops: tuple[str, ...] | None = None
 
     def __post_init__(self) -> None:
         for name in ("num_nodes", "max_depth", "max_dim", "max_outputs"):
@@ -57,10 +62,25 @@ class GeneratorOptions:
             raise ValueError("option dtypes must not be empty")
         for dtype in self.dtypes:
             dtype_name(dtype)
+        if self.ops is not None:
+            if not self.ops:
+                raise ValueError("option ops must name at least one op or family")
+            CATALOGUE.restrict(self.ops)  # unknown names fail here, not mid-campaign
+
+    def catalogue(self, full: Catalogue = CATALOGUE) -> Catalogue:
+        """The ops programs are made of: `full`, or its ops named by `ops` (by op or family
+        name), in catalogue order; unknown names raise UnknownOpError."""
+        if self.ops is None:
+            return full
+        return full.restrict(self.ops)
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["dtypes"] = [dtype_name(d) for d in self.dtypes]
+        if self.ops is None:
+            del data["ops"]  # cases of unrestricted programs read as before
+        else:
+            data["ops"] = list(self.ops)
         return data
 
     @staticmethod
@@ -72,4 +92,6 @@ class GeneratorOptions:
         data = dict(data)
         if "dtypes" in data:
             data["dtypes"] = tuple(parse_dtype(d) for d in data["dtypes"])
+        if data.get("ops") is not None:
+            data["ops"] = tuple(data["ops"])
         return GeneratorOptions(**data)

@@ -5,7 +5,22 @@ from __future__ import annotations
 import types
 from collections.abc import Iterable, Iterator
 
-from torchfuzz.ir.ops import indexing, matmul, nn, pointwise, reduction, scalar, view
+from torchfuzz.ir.ops import (
+    creation,
+    indexing,
+    layers,
+    matmul,
+    nn,
+    pointwise,
+    pointwise_math,
+    pointwise_special,
+    reduction,
+    scalar,
+    scan,
+    scatter,
+    shape,
+    view,
+)
 from torchfuzz.ir.ops.base import OpDef
 
 
@@ -53,11 +68,34 @@ class Catalogue:
             out.setdefault(op.family, []).append(op)
         return {k: tuple(v) for k, v in out.items()}
 
+    def restrict(self, names: Iterable[str]) -> Catalogue:
+        """The ops named (by op name or family name), in this catalogue's order."""
+        wanted = set(names)
+        unknown = wanted - set(self._by_name) - {op.family for op in self}
+        if unknown:
+            raise UnknownOpError(
+                f"unknown op or family {', '.join(map(repr, sorted(unknown)))} "
+                f"(families: {', '.join(sorted(self.families()))})"
+            )
+        return Catalogue(op for op in self if op.name in wanted or op.family in wanted)
+
     def subset(self, names: Iterable[str]) -> Catalogue:
         """A catalogue of only these ops (unknown names raise)."""
         return Catalogue(self.get(n) for n in names)
 
 
-CATALOGUE = Catalogue(
-    (*pointwise.OPS, *scalar.OPS, *reduction.OPS, *view.OPS, *matmul.OPS, *nn.OPS, *indexing.OPS)
+_FAMILIES = (
+    pointwise,
+    pointwise_math,
+    pointwise_special,
+    scalar,
+    creation,
+    reduction,
+    scan,
+    view,
+    shape,
+    matmul,
+    nn,
+    layers,
 )
+CATALOGUE = Catalogue(op for module in (*_FAMILIES, indexing, scatter) for op in module.OPS)

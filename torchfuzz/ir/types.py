@@ -172,7 +172,9 @@ Spec = TensorSpec | ScalarSpec
 class Domain:
     """The range input data is drawn from, chosen so every op stays well conditioned.
 
-    `kind` names the distribution; `bound` is the exclusive upper bound of index domains.
+    `kind` names the distribution; `bound` is the exclusive upper bound of index domains
+    (`index`: any integers below it; `permutation`: distinct ones, for writes that must not
+    collide, so a tensor of this domain has at most `bound` elements).
     """
 
     kind: str
@@ -181,11 +183,11 @@ class Domain:
     def __post_init__(self) -> None:
         if self.kind not in DOMAIN_KINDS:
             raise ValueError(f"unknown domain {self.kind!r}; known: {sorted(DOMAIN_KINDS)}")
-        if (self.kind == "index") != (self.bound > 0):
-            raise ValueError(f"only an index domain has a positive bound: {self}")
+        if (self.kind in BOUNDED_KINDS) != (self.bound > 0):
+            raise ValueError(f"only {sorted(BOUNDED_KINDS)} domains have a positive bound: {self}")
 
     def __str__(self) -> str:
-        return f"index<{self.bound}" if self.kind == "index" else self.kind
+        return f"{self.kind}<{self.bound}" if self.kind in BOUNDED_KINDS else self.kind
 
 
 # Value ranges per domain kind as (float low, float high, int low, int high), ints inclusive.
@@ -197,8 +199,11 @@ DOMAIN_KINDS: types.MappingProxyType[str, tuple[float, float, int, int]] = types
         "unit": (-0.9, 0.9, -1, 1),
         "distinct": (-2.0, 2.0, -4, 4),
         "index": (0.0, 0.0, 0, 0),
+        "permutation": (0.0, 0.0, 0, 0),
     }
 )
+# Integer domains below a bound: their range comes from the bound, not from DOMAIN_KINDS.
+BOUNDED_KINDS = frozenset({"index", "permutation"})
 ANY = Domain("any")
 POSITIVE = Domain("positive")
 SMALL = Domain("small")
@@ -209,3 +214,8 @@ DISTINCT = Domain("distinct")
 def index_domain(bound: int) -> Domain:
     """Integers in [0, bound): valid indices into a dim of that size."""
     return Domain("index", bound)
+
+
+def permutation_domain(bound: int) -> Domain:
+    """Distinct integers in [0, bound): indices that never repeat (scatter without reduce)."""
+    return Domain("permutation", bound)

@@ -145,6 +145,8 @@ class OpDef:
     args:      how operands and attributes become the call's args and kwargs.
     select:    name of an int attribute that picks one element of a list result (split, chunk).
     infer:     result spec for ops that FakeTensor cannot run (`.item()`, Python scalar ops).
+    dtypes:    the dtypes of its data operands that PyTorch supports and `propose` uses (for
+               Python-scalar operands: float64, int64, bool); a test runs the op with each.
     """
 
     name: str
@@ -158,6 +160,7 @@ class OpDef:
     select: str | None = None
     infer: InferFn | None = None
     weight: float = 1.0
+    dtypes: frozenset[torch.dtype] = frozenset()
 
     def __post_init__(self) -> None:
         if not self.name:

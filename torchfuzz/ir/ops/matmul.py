@@ -93,7 +93,7 @@ def product(name: str, target: Callable, rule: ShapeRule, weight: float = 1.0) -
         shapes, attrs = found
         return Proposal(tuple(Want(shape, dtype) for shape in shapes), attrs)
 
-    return OpDef(name, target, "matmul", propose, weight=weight)
+    return OpDef(name, target, "matmul", propose, weight=weight, dtypes=FLOAT_DTYPES)
 
 
 OPS: tuple[OpDef, ...] = (

@@ -36,7 +36,16 @@ def activation(
             return None
         return Proposal((Want(want.shape, dtype),), attrs(s))
 
-    return OpDef(name, target, "nn", propose, ELEMENTWISE, Promotion.DEFAULT, weight=weight)
+    return OpDef(
+        name,
+        target,
+        "nn",
+        propose,
+        ELEMENTWISE,
+        Promotion.DEFAULT,
+        weight=weight,
+        dtypes=FLOAT_DTYPES,
+    )
 
 
 def _gelu_attrs(s: SpecSampler) -> Attrs:
@@ -70,7 +79,7 @@ def softmax(name: str, target: Callable) -> OpDef:
         dim = s.dim(max(len(want.shape), 1))
         return Proposal((Want(want.shape, dtype),), (("dim", dim), ("half_to_float", False)))
 
-    return OpDef(name, target, "nn", propose)
+    return OpDef(name, target, "nn", propose, dtypes=FLOAT_DTYPES)
 
 
 def _propose_layer_norm(s: SpecSampler, want: Want) -> Proposal | None:
@@ -108,5 +117,12 @@ OPS: tuple[OpDef, ...] = (
     activation("hardsigmoid", aten.hardsigmoid.default, weight=0.5),
     softmax("softmax", aten._softmax.default),
     softmax("log_softmax", aten._log_softmax.default),
-    OpDef("layer_norm", aten.layer_norm.default, "nn", _propose_layer_norm, args=_layer_norm_args),
+    OpDef(
+        "layer_norm",
+        aten.layer_norm.default,
+        "nn",
+        _propose_layer_norm,
+        args=_layer_norm_args,
+        dtypes=FLOAT_DTYPES,
+    ),
 )

@@ -53,7 +53,9 @@ def unary(
             return None
         return Proposal((Want(want.shape, dtype, domain),))
 
-    return OpDef(name, target, "pointwise", propose, ELEMENTWISE, promotion, weight=weight)
+    return OpDef(
+        name, target, "pointwise", propose, ELEMENTWISE, promotion, weight=weight, dtypes=allowed
+    )
 
 
 def binary(
@@ -78,7 +80,9 @@ def binary(
             shapes.reverse()
         return Proposal((Want(shapes[0], lhs, domains[0]), Want(shapes[1], rhs, domains[1])))
 
-    return OpDef(name, target, "pointwise", propose, ELEMENTWISE, promotion, weight=weight)
+    return OpDef(
+        name, target, "pointwise", propose, ELEMENTWISE, promotion, weight=weight, dtypes=allowed
+    )
 
 
 def with_scalar(
@@ -98,7 +102,9 @@ def with_scalar(
         scalar = torch.float64 if dtype.is_floating_point or s.chance(0.2) else torch.int64
         return Proposal((Want(want.shape, dtype, domains[0]), Want(None, scalar, domains[1])))
 
-    return OpDef(name, target, "pointwise", propose, ELEMENTWISE, promotion, weight=weight)
+    return OpDef(
+        name, target, "pointwise", propose, ELEMENTWISE, promotion, weight=weight, dtypes=allowed
+    )
 
 
 def _propose_where(s: SpecSampler, want: Want) -> Proposal | None:
@@ -199,8 +205,26 @@ OPS: tuple[OpDef, ...] = (
     ),
     with_scalar("gt_scalar", aten.gt.Scalar, P.ALWAYS_BOOL),
     # ternary
-    OpDef("where", aten.where.self, "pointwise", _propose_where, ELEMENTWISE, P.NO_OPMATH, (1, 2)),
-    OpDef("clamp", aten.clamp.default, "pointwise", _propose_clamp, ELEMENTWISE, P.DEFAULT, (0,)),
+    OpDef(
+        "where",
+        aten.where.self,
+        "pointwise",
+        _propose_where,
+        ELEMENTWISE,
+        P.NO_OPMATH,
+        (1, 2),
+        dtypes=REAL_DTYPES,
+    ),
+    OpDef(
+        "clamp",
+        aten.clamp.default,
+        "pointwise",
+        _propose_clamp,
+        ELEMENTWISE,
+        P.DEFAULT,
+        (0,),
+        dtypes=NUMERIC,
+    ),
     OpDef(
         "clamp_tensor",
         aten.clamp.Tensor,
@@ -208,5 +232,6 @@ OPS: tuple[OpDef, ...] = (
         _propose_clamp_tensor,
         ELEMENTWISE,
         P.DEFAULT,
+        dtypes=NUMERIC,
     ),
 )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -27,8 +28,7 @@ from torchfuzz.ir.types import ANY, DISTINCT, SMALL, Domain
 aten = torch.ops.aten
 Shape = tuple[int, ...]
 Attrs = tuple[tuple[str, Any], ...]
-# Picks the operand dtype (and maybe a `dtype=` attribute) for a wanted result dtype.
-DtypeRule = Callable[[SpecSampler, torch.dtype], "tuple[torch.dtype | None, Attrs]"]
+DtypePick = Callable[[SpecSampler, torch.dtype], "tuple[torch.dtype | None, Attrs]"]
 # Extra attributes that depend on how many elements each output element reduces.
 ExtraAttrs = Callable[[SpecSampler, int], Attrs]
 REDUCTION = frozenset({Trait.REDUCTION})
@@ -38,6 +38,15 @@ _WIDENING = {
     torch.float32: frozenset({torch.float32, torch.float16, torch.bfloat16}),
     torch.int32: frozenset({torch.int32, torch.int16, torch.int8, torch.uint8, torch.bool}),
 }
+
+
+@dataclass(frozen=True, slots=True)
+class DtypeRule:
+    """Picks the operand dtype (and maybe a `dtype=` attribute) for a wanted result dtype;
+    `dtypes` are all the operand dtypes it can pick."""
+
+    pick: DtypePick
+    dtypes: frozenset[torch.dtype]
 
 
 def _accumulating(s: SpecSampler, want: torch.dtype) -> tuple[torch.dtype | None, Attrs]:
@@ -52,15 +61,23 @@ def _accumulating(s: SpecSampler, want: torch.dtype) -> tuple[torch.dtype | None
 def _keeping(allowed: frozenset[torch.dtype]) -> DtypeRule:
     """The result has the operand's dtype."""
 
-    def rule(s: SpecSampler, want: torch.dtype) -> tuple[torch.dtype | None, Attrs]:
+    def pick(s: SpecSampler, want: torch.dtype) -> tuple[torch.dtype | None, Attrs]:
         return (want if want in allowed else s.dtype(allowed)), ()
 
-    return rule
+    return DtypeRule(pick, allowed)
+
+
+_INDEXED = frozenset({torch.float32, torch.float64})
 
 
 def _indexing(s: SpecSampler, want: torch.dtype) -> tuple[torch.dtype | None, Attrs]:
     """argmax/argmin give int64 indices; float32/64 have room for DISTINCT data without ties."""
-    return s.dtype(frozenset({torch.float32, torch.float64})), ()
+    return s.dtype(_INDEXED), ()
+
+
+# sum/prod take every real dtype: see the three branches of `_accumulating`.
+ACCUMULATING = DtypeRule(_accumulating, REAL_DTYPES)
+INDEXING = DtypeRule(_indexing, _INDEXED)
 
 
 def _no_extra(s: SpecSampler, reduced: int) -> Attrs:
@@ -97,7 +114,7 @@ def reduction(
     """A reduction over `dims`: "list" (an `int[]` attribute), "one" (an `int`) or "all"."""
 
     def propose(s: SpecSampler, want: Want) -> Proposal | None:
-        dtype, attrs = (None, ()) if want.is_scalar else dtype_rule(s, want.dtype)
+        dtype, attrs = (None, ()) if want.is_scalar else dtype_rule.pick(s, want.dtype)
         if dtype is None or dims == "all" and want.shape != ():
             return None
         if dims == "all":
@@ -120,18 +137,27 @@ def reduction(
         return Proposal((Want(source, dtype, domain),), attrs)
 
     args: LowerArgs = listed("dim") if dims == "list" else positional
-    return OpDef(name, target, "reduction", propose, REDUCTION, args=args, weight=weight)
+    return OpDef(
+        name,
+        target,
+        "reduction",
+        propose,
+        REDUCTION,
+        args=args,
+        weight=weight,
+        dtypes=dtype_rule.dtypes,
+    )
 
 
 OPS: tuple[OpDef, ...] = (
-    reduction("sum", aten.sum.dim_IntList, _accumulating, weight=1.5),
+    reduction("sum", aten.sum.dim_IntList, ACCUMULATING, weight=1.5),
     reduction("mean", aten.mean.dim, _keeping(FLOAT_DTYPES)),
     reduction("amax", aten.amax.default, _keeping(REAL_DTYPES)),
     reduction("amin", aten.amin.default, _keeping(REAL_DTYPES)),
-    reduction("prod", aten.prod.dim_int, _accumulating, "one", SMALL, weight=0.5),
+    reduction("prod", aten.prod.dim_int, ACCUMULATING, "one", SMALL, weight=0.5),
     reduction("var", aten.var.correction, _keeping(FLOAT_DTYPES), extra=_correction, weight=0.7),
-    reduction("argmax", aten.argmax.default, _indexing, "one", DISTINCT, weight=0.7),
-    reduction("argmin", aten.argmin.default, _indexing, "one", DISTINCT, weight=0.7),
-    reduction("sum_all", aten.sum.default, _accumulating, "all", weight=0.5),
+    reduction("argmax", aten.argmax.default, INDEXING, "one", DISTINCT, weight=0.7),
+    reduction("argmin", aten.argmin.default, INDEXING, "one", DISTINCT, weight=0.7),
+    reduction("sum_all", aten.sum.default, ACCUMULATING, "all", weight=0.5),
     reduction("max_all", aten.max.default, _keeping(REAL_DTYPES), "all", weight=0.5),
 )

@@ -20,7 +20,15 @@ from torchfuzz.ir.ops.base import (
     Want,
 )
 from torchfuzz.ir.ops.pointwise import ROUND
-from torchfuzz.ir.types import ANY, POSITIVE, SCALAR_PYTHON_TYPES, ScalarSpec, Spec, TensorSpec
+from torchfuzz.ir.types import (
+    ANY,
+    POSITIVE,
+    SCALAR_DTYPES,
+    SCALAR_PYTHON_TYPES,
+    ScalarSpec,
+    Spec,
+    TensorSpec,
+)
 
 aten = torch.ops.aten
 # The tensor dtypes whose `.item()` gives each Python scalar kind.
@@ -137,7 +145,13 @@ def _propose_scalar_tensor(s: SpecSampler, want: Want) -> Proposal | None:
 
 
 CAST = OpDef(
-    "cast", aten._to_copy.default, "cast", _propose_cast, frozenset({Trait.CAST}), weight=0.5
+    "cast",
+    aten._to_copy.default,
+    "cast",
+    _propose_cast,
+    frozenset({Trait.CAST}),
+    weight=0.5,
+    dtypes=REAL_DTYPES,
 )
 
 
@@ -151,6 +165,7 @@ def scalar_cast(name: str, target: type, result: torch.dtype) -> OpDef:
         frozenset({Trait.SCALAR, Trait.CAST}),
         infer=lambda specs, attrs: ScalarSpec(result),
         weight=0.3,
+        dtypes=SCALAR_DTYPES - {result},
     )
 
 
@@ -175,6 +190,7 @@ SCALAR_ROUND = OpDef(
     frozenset({Trait.SCALAR}),
     infer=lambda specs, attrs: ScalarSpec(torch.int64),
     weight=0.3,
+    dtypes=frozenset({torch.float64}),
 )
 Step = tuple[OpDef, tuple[tuple[str, Any], ...]]
 
@@ -198,6 +214,8 @@ def conversion(source: Spec, target: Spec) -> tuple[Step, ...]:
 
 
 SCALAR_TRAITS = frozenset({Trait.SCALAR})
+# Operands of Python arithmetic: ints and floats (bool results are never proposed).
+SCALAR_ARITHMETIC = frozenset({torch.float64, torch.int64})
 OPS: tuple[OpDef, ...] = (
     CAST,
     TO_FLOAT,
@@ -212,6 +230,7 @@ OPS: tuple[OpDef, ...] = (
         frozenset({Trait.DATA_DEPENDENT}),
         infer=_infer_item,
         weight=1.5,
+        dtypes=REAL_DTYPES,
     ),
     OpDef(
         "scalar_add",
@@ -220,6 +239,7 @@ OPS: tuple[OpDef, ...] = (
         _scalar_binary_propose(False),
         SCALAR_TRAITS,
         infer=_infer_scalar_binary,
+        dtypes=SCALAR_ARITHMETIC,
     ),
     OpDef(
         "scalar_sub",
@@ -228,6 +248,7 @@ OPS: tuple[OpDef, ...] = (
         _scalar_binary_propose(False),
         SCALAR_TRAITS,
         infer=_infer_scalar_binary,
+        dtypes=SCALAR_ARITHMETIC,
     ),
     OpDef(
         "scalar_mul",
@@ -236,6 +257,7 @@ OPS: tuple[OpDef, ...] = (
         _scalar_binary_propose(False),
         SCALAR_TRAITS,
         infer=_infer_scalar_binary,
+        dtypes=SCALAR_ARITHMETIC,
     ),
     OpDef(
         "scalar_truediv",
@@ -245,6 +267,7 @@ OPS: tuple[OpDef, ...] = (
         SCALAR_TRAITS,
         infer=_infer_truediv,
         weight=0.5,
+        dtypes=SCALAR_ARITHMETIC,
     ),
     OpDef(
         "constant",
@@ -254,13 +277,23 @@ OPS: tuple[OpDef, ...] = (
         frozenset({Trait.CONSTANT, Trait.SCALAR}),
         infer=_infer_constant,
         weight=0.5,
+        dtypes=SCALAR_DTYPES,
     ),
-    OpDef("full", aten.full.default, "constant", _propose_full, args=_full_args, weight=0.3),
+    OpDef(
+        "full",
+        aten.full.default,
+        "constant",
+        _propose_full,
+        args=_full_args,
+        weight=0.3,
+        dtypes=REAL_DTYPES,
+    ),
     OpDef(
         "scalar_tensor",
         aten.scalar_tensor.default,
         "constant",
         _propose_scalar_tensor,
         weight=0.5,
+        dtypes=REAL_DTYPES,
     ),
 )

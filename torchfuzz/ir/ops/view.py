@@ -289,7 +289,17 @@ def shape_op(
         return Proposal(tuple(Want(shape, dtype, contiguous=contiguous) for shape in shapes), attrs)
 
     call = args if args is not None else listed("size", "shape", "dims")
-    return OpDef(name, target, "view", propose, traits, args=call, select=select, weight=weight)
+    return OpDef(
+        name,
+        target,
+        "view",
+        propose,
+        traits,
+        args=call,
+        select=select,
+        weight=weight,
+        dtypes=allowed,
+    )
 
 
 # Also used by the generator to give `view` a dense operand.
