@@ -329,7 +329,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     outcome = check(graph, seed, variants)
     print(f"seed {seed}: {outcome.kind.value}: {outcome.summary()}")
     for result in outcome.results:
-        print(f"  {result.variant:28s} {result.kind.value:9s} {result.seconds:6.2f}s")
+        reason = f"  ({result.reason})" if result.reason else ""
+        print(f"  {result.variant:28s} {result.kind.value:9s} {result.seconds:6.2f}s{reason}")
     return _EXIT_BY_OUTCOME[outcome.kind]
 
 

@@ -112,3 +112,30 @@ def test_literal_inputs_keep_their_strides_and_values():
     (value,) = make_inputs(g, 0)
     assert value.stride() == (1, 2)
     assert value.tolist() == [[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]
+
+
+def test_a_mismatch_is_confirmed_against_more_eager_runs(monkeypatch):
+    """Eager that only sometimes differs can pass the two-run gate; before a mismatch is
+    reported eager is run again, and a different answer makes the program skipped."""
+    from torchfuzz.backends import runner
+
+    graph, real_run_eager = generate(1, FLOAT32), runner.run_eager
+    calls = []
+
+    def shifted(outputs):
+        return tuple(o + 1 if isinstance(o, torch.Tensor) else o for o in outputs)
+
+    def flaky_eager(g, seed):
+        calls.append(seed)
+        outputs = real_run_eager(g, seed)
+        return outputs if len(calls) <= 2 else shifted(outputs)  # the gate's two runs agree
+
+    def compiled_like_a_later_eager_run(fn, inputs, variant):
+        return shifted(fn(*inputs)), None
+
+    monkeypatch.setattr(runner, "run_compiled", compiled_like_a_later_eager_run)
+    assert check(graph, 1, resolve_variants(["aot_eager"], None)).kind is OutcomeKind.MISMATCH
+    monkeypatch.setattr(runner, "run_eager", flaky_eager)
+    outcome = check(graph, 1, resolve_variants(["aot_eager"], None))
+    assert outcome.kind is OutcomeKind.SKIPPED and "bit-reproducible" in outcome.reason
+    assert len(calls) > 2

@@ -36,6 +36,7 @@ import sys
 import threading
 import time
 import traceback
+import warnings
 import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -402,6 +403,9 @@ def serve(replies: int, parent_pid: int, log_level: int, core_dumps: bool) -> No
     logging.basicConfig(format="worker %(process)d %(name)s: %(levelname)s: %(message)s")
     logging.getLogger("torchfuzz").setLevel(log_level)
     faulthandler.enable()  # a Python traceback on stderr when compiled code segfaults
+    # Compiler chatter (e.g. Inductor's "bf16 and fp16 are mixed") would interleave with the
+    # campaign's progress on the shared stderr; failures reach the parent as outcomes.
+    warnings.filterwarnings("ignore", category=UserWarning)
     if not core_dumps:
         import resource
 

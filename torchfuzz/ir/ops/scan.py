@@ -241,9 +241,10 @@ def op(
     args: LowerArgs = positional,
     traits: frozenset[Trait] = frozenset(),
     weight: float = 1.0,
+    dense: bool = False,
 ) -> OpDef:
     """An op of one tensor operand; `pair` ops return (values, indices) or another pair and
-    take the element of their rule's pick."""
+    take the element of their rule's pick; `dense` ops get a contiguous operand."""
 
     def propose(s: SpecSampler, want: Want) -> Proposal | None:
         picked = None if want.is_scalar else rule.pick(s, want.dtype)
@@ -254,7 +255,7 @@ def op(
         attrs = (*attrs, *picked.attrs, *extra(s, count))
         if pair:
             attrs = (*attrs, ("output", picked.output))
-        return Proposal((Want(source, picked.dtype, picked.domain),), attrs)
+        return Proposal((Want(source, picked.dtype, picked.domain, dense),), attrs)
 
     return OpDef(
         name,
@@ -302,8 +303,10 @@ OPS: tuple[OpDef, ...] = (
     op("msort", aten.msort.default, "sort", keeping(REAL), _first_dim, weight=0.4),
     selection("topk", aten.topk.default, valued(ORDERED), _top, weight=0.8),
     selection("kthvalue", aten.kthvalue.default, valued(ORDERED), _dims(), extra=_kth, weight=0.6),
-    selection("median", aten.median.dim, valued(ORDERED), _dims(), weight=0.6),
-    selection("nanmedian", aten.nanmedian.dim, valued(ORDERED), _dims(), weight=0.4),
+    # median.dim/nanmedian.dim read garbage from an expanded (stride-0) operand in eager
+    # (torch 2.13 CPU: median(x.expand(4, 3), 0) != median(x.expand(4, 3).contiguous(), 0)).
+    selection("median", aten.median.dim, valued(ORDERED), _dims(), weight=0.6, dense=True),
+    selection("nanmedian", aten.nanmedian.dim, valued(ORDERED), _dims(), weight=0.4, dense=True),
     selection("mode", aten.mode.default, valued(MODE, DISTINCT), _dims(), weight=0.4),
     selection("max_dim", aten.max.dim, valued(REAL), _dims()),
     selection("min_dim", aten.min.dim, valued(REAL), _dims()),
