@@ -94,11 +94,18 @@ class CampaignConfig:
 
 @dataclass(frozen=True)
 class CaseResult:
-    """The verdict on one seed, as the driver records it."""
+    """The verdict on one case, as the driver records it."""
 
-    seed: int
-    graph: Graph
+    case: Case
     verdict: Verdict
+
+    @property
+    def seed(self) -> int:
+        return self.case.seed
+
+    @property
+    def graph(self) -> Graph:
+        return self.case.graph
 
     @property
     def outcome_kind(self) -> str:
@@ -147,11 +154,10 @@ def _seed_stream(config: CampaignConfig, done: set[int]) -> Iterator[int]:
 
 def finding_files(result: CaseResult, config: CampaignConfig) -> dict[str, str]:
     """Artifacts of a finding's first example: case, full script, graph, outcome."""
-    case = Case(result.graph, result.seed, config.options.to_dict(), versions())
     header = result.signature.text() if result.signature else ""
     variants = [v for v in config.variants if v.name == result.variant] or list(config.variants)
     return {
-        "case.json": case.to_json(),
+        "case.json": result.case.to_json(),
         "repro.py": to_python(result.graph, result.seed, variants, header=header),
         "graph.dot": to_dot(result.graph),
     }
@@ -223,7 +229,7 @@ class Campaign:
         """Keep about two cases per worker in flight and record each verdict as it comes."""
         config = self.config
         deadline = None if config.time_limit is None else time.monotonic() + config.time_limit
-        in_flight: dict[concurrent.futures.Future[Verdict], tuple[int, Graph]] = {}
+        in_flight: dict[concurrent.futures.Future[Verdict], Case] = {}
         while True:
             while len(in_flight) < 2 * executor.workers and (
                 deadline is None or time.monotonic() < deadline
@@ -235,7 +241,7 @@ class Campaign:
                 # threads, and workers only need the case.
                 graph = generate(seed, config.options)
                 case = Case(graph, seed, config.options.to_dict(), versions())
-                in_flight[executor.submit(case)] = (seed, graph)
+                in_flight[executor.submit(case)] = case
             self.progress.in_flight = len(in_flight)
             if not in_flight:
                 break
@@ -243,8 +249,7 @@ class Campaign:
                 in_flight, timeout=_TICK, return_when=concurrent.futures.FIRST_COMPLETED
             )
             for future in finished:
-                seed, graph = in_flight.pop(future)
-                self._record(store, CaseResult(seed, graph, future.result()))
+                self._record(store, CaseResult(in_flight.pop(future), future.result()))
             self.progress.in_flight = len(in_flight)
             if self.progress_callback is not None:
                 self.progress_callback(self.progress)
@@ -269,8 +274,7 @@ class Campaign:
         self, store: FindingsStore, result: CaseResult, variant: Variant, reduced: MinimizeResult
     ) -> None:
         directory = self.config.out / "findings" / result.signature.id / "minimized"
-        original = Case(result.graph, result.seed, self.config.options.to_dict(), versions())
-        write_minimized(directory, original, reduced, variant)
+        write_minimized(directory, result.case, reduced, variant)
         store.set_minimized(
             result.signature.id, reduced.original_nodes, len(reduced.graph), directory / "repro.py"
         )

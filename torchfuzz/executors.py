@@ -22,7 +22,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from torchfuzz.backends.outcome import Outcome
@@ -109,15 +109,9 @@ def check_case(
                 return _failure(alone, variant.name, time.monotonic() - start)
         log.warning("seed %d: worker failure did not reproduce; recording the clean run", case.seed)
         result = runner.run(case, variants, timeout)
-        if result.process_failure:
-            verdict = _failure(result, "+".join(v.name for v in variants), 0.0)
-            return Verdict(
-                verdict.outcome_kind,
-                None,
-                verdict.signature,
-                time.monotonic() - start,
-                None,
-            )
+        if result.process_failure:  # the signature names all variants; no one failed alone
+            together = "+".join(v.name for v in variants)
+            return replace(_failure(result, together, time.monotonic() - start), variant=None)
     outcome = result.outcome
     signature = failure_signature(outcome)
     variant = signature.variant if signature else None
