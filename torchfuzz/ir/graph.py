@@ -141,6 +141,16 @@ class Graph:
         """Nodes that read `name`, each once, in insertion order."""
         return tuple(self._users.get(name, {}))
 
+    def mutated_inputs(self) -> tuple[str, ...]:
+        """Graph inputs that some node writes in place (its op's `mutates` operand), in
+        input order: the oracle compares their values after the call too."""
+        written = {
+            node.inputs[node.op.mutates]
+            for node in self._nodes.values()
+            if node.op.mutates is not None
+        }
+        return tuple(name for name in self._inputs if name in written)
+
     def values(self) -> Iterator[Value]:
         yield from self._inputs.values()
         yield from self._nodes.values()

@@ -147,6 +147,8 @@ class OpDef:
     infer:     result spec for ops that FakeTensor cannot run (`.item()`, Python scalar ops).
     dtypes:    the dtypes of its data operands that PyTorch supports and `propose` uses (for
                Python-scalar operands: float64, int64, bool); a test runs the op with each.
+    mutates:   index of the operand an in-place op writes (its result is that operand, written);
+               None for ops that write nothing. A written operand has no other reader.
     """
 
     name: str
@@ -161,6 +163,7 @@ class OpDef:
     infer: InferFn | None = None
     weight: float = 1.0
     dtypes: frozenset[torch.dtype] = frozenset()
+    mutates: int | None = None
 
     def __post_init__(self) -> None:
         if not self.name:
