@@ -124,3 +124,8 @@ CORE_OPS: tuple[str, ...] = (
     "masked_fill_tensor",
 )
 CORE_OPS_ARG = ",".join(CORE_OPS)  # for --ops
+# The generator defaults those programs were made with, where the defaults moved on (rank 5,
+# storage offsets, size-0 dims): `GeneratorOptions(..., **CORE_OPTIONS)`, or CORE_ARGS on the
+# command line.
+CORE_OPTIONS = {"ops": CORE_OPS, "max_rank": 4, "p_offset": 0.0, "p_empty": 0.0}
+CORE_ARGS = ["--ops", CORE_OPS_ARG, "--max-rank", "4", "--p-offset", "0", "--p-empty", "0"]

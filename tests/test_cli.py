@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests._core_ops import CORE_OPS, CORE_OPS_ARG
+from tests._core_ops import CORE_ARGS, CORE_OPTIONS
 from torchfuzz.cli import main
 from torchfuzz.ir.serialize import Case
 
@@ -260,7 +260,7 @@ def _cli(*argv, **kw):
     )
 
 
-SMALL_F32 = ["--nodes", "30", "--max-depth", "10", "--dtypes", "float32", "--ops", CORE_OPS_ARG]
+SMALL_F32 = ["--nodes", "30", "--max-depth", "10", "--dtypes", "float32", *CORE_ARGS]
 
 
 def test_minimize_survives_candidates_that_kill_the_worker(tmp_path):
@@ -318,7 +318,7 @@ def test_hanging_candidate_becomes_a_timeout_signature():
     graph = generate(
         12,
         GeneratorOptions(
-            num_nodes=30, max_depth=10, dtypes=(__import__("torch").float32,), ops=CORE_OPS
+            num_nodes=30, max_depth=10, dtypes=(__import__("torch").float32,), **CORE_OPTIONS
         ),
     )
     with IsolatedRunner() as runner:

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from tests._core_ops import CORE_OPS
+from tests._core_ops import CORE_OPTIONS
 from torchfuzz.backends.variants import Variant, get_variant
 from torchfuzz.backends.worker import RunnerKilled
 from torchfuzz.campaign import CampaignConfig, run_campaign
@@ -29,7 +29,7 @@ from torchfuzz.generator.options import GeneratorOptions
 from torchfuzz.ir.serialize import Case
 from torchfuzz.store import FindingsStore
 
-SMALL_F32 = GeneratorOptions(num_nodes=30, max_depth=10, dtypes=(torch.float32,), ops=CORE_OPS)
+SMALL_F32 = GeneratorOptions(num_nodes=30, max_depth=10, dtypes=(torch.float32,), **CORE_OPTIONS)
 DEFAULT = GeneratorOptions()
 HAS_RAY = importlib.util.find_spec("ray") is not None
 

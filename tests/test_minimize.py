@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from tests._core_ops import CORE_OPS
+from tests._core_ops import CORE_OPTIONS
 from torchfuzz.backends.repro import to_repro
 from torchfuzz.backends.runner import node_values, resolve_variants
 from torchfuzz.generator.generate import generate
@@ -18,7 +18,7 @@ from torchfuzz.generator.options import GeneratorOptions
 from torchfuzz.minimize import Minimizer, NothingToMinimize, minimize_case, run_signature
 from torchfuzz.passes import reduce
 
-OPTIONS = GeneratorOptions(num_nodes=30, max_depth=10, dtypes=(torch.float32,), ops=CORE_OPS)
+OPTIONS = GeneratorOptions(num_nodes=30, max_depth=10, dtypes=(torch.float32,), **CORE_OPTIONS)
 BUGS = "tests._bugs:"
 REPO = Path(__file__).resolve().parents[1]
 

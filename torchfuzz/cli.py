@@ -114,11 +114,13 @@ def _size_options(parser: argparse.ArgumentParser) -> None:
     g = parser.add_argument_group("program size")
     g.add_argument("--nodes", type=int, dest="num_nodes", help="op nodes to aim for (default 10)")
     g.add_argument("--max-depth", type=int, help="longest op chain (default 6)")
-    g.add_argument("--max-rank", type=int, help="tensor rank bound (default 4)")
+    g.add_argument("--max-rank", type=int, help="tensor rank bound (default 5)")
     g.add_argument("--max-dim", type=int, help="size bound per dim (default 8)")
     g.add_argument("--dtypes", type=_dtypes, help="comma-separated dtypes, e.g. float32,int64")
     g.add_argument("--p-reuse", type=float, help="chance of reusing a value (default 0.5)")
     g.add_argument("--p-noncontiguous", type=float, help="chance of a strided input (default 0.15)")
+    g.add_argument("--p-offset", type=float, help="chance of an input at an offset (default 0.1)")
+    g.add_argument("--p-empty", type=float, help="chance of a size-0 output dim (default 0.03)")
     g.add_argument(
         "--ops",
         type=_names,
@@ -263,6 +265,8 @@ def _options(args: argparse.Namespace) -> GeneratorOptions:
         "dtypes",
         "p_reuse",
         "p_noncontiguous",
+        "p_offset",
+        "p_empty",
         "ops",
     )
     given = {n: getattr(args, n) for n in names if getattr(args, n, None) is not None}

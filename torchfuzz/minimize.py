@@ -39,14 +39,14 @@ LITERAL_LIMIT = 64
 
 
 def sort_key(graph: Graph) -> tuple[int, ...]:
-    """Smaller is simpler: fewer nodes, fewer inputs, fewer elements, dense layouts,
+    """Smaller is simpler: fewer nodes, fewer inputs, fewer elements, dense layouts at offset 0,
     float32, fewer attributes, simpler values."""
     tensors = [i.spec for i in graph.inputs if isinstance(i.spec, TensorSpec)]
     return (
         len(graph),
         len(graph.inputs),
         sum(s.numel for s in tensors),
-        sum(not s.is_contiguous for s in tensors),
+        sum((not s.is_contiguous) + (s.offset > 0) for s in tensors),
         sum(s.dtype != torch.float32 for s in tensors),
         sum(len(n.attrs) for n in graph.nodes),
         sum(reduce.value_cost(i) for i in graph.inputs),
@@ -141,6 +141,7 @@ class Minimizer:
     def _dense_layouts(self) -> Iterator[Graph | None]:
         for inp in self.current.inputs:
             yield reduce.make_dense(self.current, inp.name)
+            yield reduce.drop_offset(self.current, inp.name)
 
     def _float32(self) -> Iterator[Graph | None]:
         for inp in self.current.inputs:

@@ -92,3 +92,48 @@ def printing_backend(gm: torch.fx.GraphModule, example_inputs: Sequence[Any]) ->
     print("printing_backend: stray print")
     os.write(1, b"printing_backend: stray write to fd 1\n")
     return gm.forward
+
+
+def mutation_lost_backend(
+    gm: torch.fx.GraphModule, example_inputs: Sequence[Any]
+) -> Callable[..., Any]:
+    """Runs the graph on copies of its inputs: its outputs are right, but the writes it
+    makes to its inputs are lost."""
+
+    def compiled(*args: Any) -> Any:
+        return gm(*[a.clone() if isinstance(a, torch.Tensor) else a for a in args])
+
+    return compiled
+
+
+_FIRST_OUTPUTS: list[Any] = []  # the first outputs of the last frame compiled afresh
+
+
+def stale_recompile_backend(
+    gm: torch.fx.GraphModule, example_inputs: Sequence[Any]
+) -> Callable[..., Any]:
+    """A guard bug: a recompiled frame (new input sizes) returns the outputs the frame's
+    first compiled graph gave on its first call, whatever its inputs."""
+    compile_id = torch._guards.CompileContext.current_compile_id()
+    if compile_id is not None and compile_id.frame_compile_id:
+        return lambda *args: _FIRST_OUTPUTS[0]
+    _FIRST_OUTPUTS.clear()
+
+    def compiled(*args: Any) -> Any:
+        outputs = gm(*args)
+        if not _FIRST_OUTPUTS:
+            _FIRST_OUTPUTS.append(outputs)
+        return outputs
+
+    return compiled
+
+
+SEEN_GRAPHS: list[torch.fx.GraphModule] = []  # what recording_backend was given, in order
+
+
+def recording_backend(
+    gm: torch.fx.GraphModule, example_inputs: Sequence[Any]
+) -> Callable[..., Any]:
+    """Runs the graph as is and keeps it in ``SEEN_GRAPHS``."""
+    SEEN_GRAPHS.append(gm)
+    return gm.forward

@@ -118,6 +118,7 @@ def test_a_mismatch_is_confirmed_against_more_eager_runs(monkeypatch):
     """Eager that only sometimes differs can pass the two-run gate; before a mismatch is
     reported eager is run again, and a different answer makes the program skipped."""
     from torchfuzz.backends import runner
+    from torchfuzz.backends.variants import CompiledRun
 
     graph, real_run_eager = generate(1, FLOAT32), runner.run_eager
     calls = []
@@ -130,10 +131,10 @@ def test_a_mismatch_is_confirmed_against_more_eager_runs(monkeypatch):
         outputs = real_run_eager(g, seed)
         return outputs if len(calls) <= 2 else shifted(outputs)  # the gate's two runs agree
 
-    def compiled_like_a_later_eager_run(fn, inputs, variant):
-        return shifted(fn(*inputs)), None
+    def compiled_like_a_later_eager_run(fn, calls, variant, marked):
+        return CompiledRun(calls=tuple(shifted(fn(*inputs)) for inputs in calls))
 
-    monkeypatch.setattr(runner, "run_compiled", compiled_like_a_later_eager_run)
+    monkeypatch.setattr(runner, "run_compiled_calls", compiled_like_a_later_eager_run)
     assert check(graph, 1, resolve_variants(["aot_eager"], None)).kind is OutcomeKind.MISMATCH
     monkeypatch.setattr(runner, "run_eager", flaky_eager)
     outcome = check(graph, 1, resolve_variants(["aot_eager"], None))

@@ -8,7 +8,7 @@ import sys
 import pytest
 import torch
 
-from tests._core_ops import CORE_OPS
+from tests._core_ops import CORE_OPTIONS
 from torchfuzz.backends.outcome import (
     Crash,
     Mismatch,
@@ -31,7 +31,7 @@ from torchfuzz.generator.generate import generate
 from torchfuzz.generator.options import GeneratorOptions
 
 SPEC = "tests.backends._backends:"
-FLOAT32 = GeneratorOptions(dtypes=(torch.float32,), ops=CORE_OPS)
+FLOAT32 = GeneratorOptions(dtypes=(torch.float32,), **CORE_OPTIONS)
 TORCH_DIR = os.path.dirname(torch.__file__)
 
 

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import torch
 
-from tests._core_ops import CORE_OPS
+from tests._core_ops import CORE_OPTIONS
 from torchfuzz.backends.outcome import OutcomeKind
 from torchfuzz.backends.runner import check, resolve_variants
 from torchfuzz.backends.variants import UnknownBackendError, Variant
@@ -27,7 +27,7 @@ FAST = resolve_variants(["eager", "aot_eager"], None)
 
 
 def _case(seed: int) -> Case:
-    return Case(generate(seed, GeneratorOptions(dtypes=(torch.float32,), ops=CORE_OPS)), seed)
+    return Case(generate(seed, GeneratorOptions(dtypes=(torch.float32,), **CORE_OPTIONS)), seed)
 
 
 def _timeless(data: Any) -> Any:

@@ -8,7 +8,7 @@ from torchfuzz.generator.options import GeneratorOptions
 from torchfuzz.ir.catalogue import CATALOGUE, UnknownOpError
 
 # Type promotion may add conversions to any program, whatever ops it was restricted to.
-CONVERSIONS = {"cast", "round", "to_float", "to_int", "to_bool", "scalar_round"}
+CONVERSIONS = {"cast", "round", "to_float", "to_int", "to_bool", "scalar_round", "real", "abs"}
 
 
 def test_restricting_to_every_op_changes_no_program():

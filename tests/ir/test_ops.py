@@ -9,9 +9,12 @@ from typing import Any
 import pytest
 import torch
 
+from torchfuzz.backends.inputs import input_call
 from torchfuzz.ir.catalogue import CATALOGUE
+from torchfuzz.ir.graph import Input
 from torchfuzz.ir.ops.base import (
     BOOL_DTYPES,
+    COMPLEX_DTYPES,
     FLOAT_DTYPES,
     INT_DTYPES,
     OpDef,
@@ -22,6 +25,7 @@ from torchfuzz.ir.ops.base import (
 )
 from torchfuzz.ir.types import (
     BOUNDED_KINDS,
+    COUNTED_KINDS,
     DOMAIN_KINDS,
     DTYPE_NAMES,
     SCALAR_DTYPES,
@@ -33,7 +37,7 @@ from torchfuzz.passes.infer import apply_op, infer_spec, spec_of
 TRIES = 40
 MAX_RANK = 4
 MAX_DIM = 5
-TEST_DTYPES = tuple(sorted(FLOAT_DTYPES | INT_DTYPES | BOOL_DTYPES, key=str))
+TEST_DTYPES = tuple(sorted(FLOAT_DTYPES | INT_DTYPES | BOOL_DTYPES | COMPLEX_DTYPES, key=str))
 ATTR_TYPES = (type(None), bool, int, float, str, torch.dtype)
 
 
@@ -72,6 +76,13 @@ def operand_spec(rng: random.Random, want: Want) -> ScalarSpec | TensorSpec:
 
 def operand_data(rng: random.Random, want: Want, spec: ScalarSpec | TensorSpec) -> Any:
     """Real data drawn from the operand's domain, with the spec's strides."""
+    if want.domain.kind in COUNTED_KINDS or (
+        want.domain.kind == "distinct" and spec.dtype not in (torch.float32, torch.float64)
+    ):
+        # Result shapes depend on this data (a count of nonzeros, distinct values): the real
+        # input builders keep those promises.
+        fn, args = input_call(Input("x", spec, want.domain), rng.getrandbits(32))
+        return fn(*args)
     lo, hi, ilo, ihi = DOMAIN_KINDS[want.domain.kind]
     if want.domain.kind in BOUNDED_KINDS:
         ilo, ihi = 0, want.domain.bound - 1
@@ -89,6 +100,9 @@ def operand_data(rng: random.Random, want: Want, spec: ScalarSpec | TensorSpec) 
         flat = torch.randperm(want.domain.bound, generator=gen)[:n]
     elif want.domain.kind == "distinct":
         flat = torch.linspace(lo, hi, n, dtype=torch.float64)[torch.randperm(n, generator=gen)]
+    elif spec.dtype.is_complex:  # as the input builder draws it: modulus and angle
+        fn, args = input_call(Input("x", spec, want.domain), rng.getrandbits(32))
+        return fn(*args)
     elif spec.dtype.is_floating_point:
         flat = torch.rand(n, generator=gen, dtype=torch.float64) * (hi - lo) + lo
     else:
@@ -137,7 +151,7 @@ def check_proposal(
                 real.stride,
                 inferred.stride,
             )
-        if real.dtype.is_floating_point:
+        if real.dtype.is_floating_point or real.dtype.is_complex:
             assert torch.isfinite(result).all(), result
     elif real.dtype == torch.float64:
         assert math.isfinite(result), result
@@ -165,7 +179,7 @@ def test_op_proposals_infer_and_run(op: OpDef) -> None:
 
 # Wants tried for each declared operand dtype: the dtype itself first, then the results of
 # ops whose result dtype differs from their operands' (comparisons, indices, casts, .item()).
-_WANT_DTYPES = (torch.bool, torch.int64, torch.float32, torch.float64)
+_WANT_DTYPES = (torch.bool, torch.int64, torch.float32, torch.float64, torch.complex64)
 # Enough tries that ops taking only some wanted shapes (unsqueeze wants a size-1 dim) meet one
 # for each dtype; a proposal is cheap, only those that take the dtype run.
 DTYPE_TRIES = 120
@@ -249,7 +263,7 @@ def test_proposals_use_exactly_the_declared_dtypes(op: OpDef) -> None:
     rng = random.Random(f"declared:{op.name}")
     sampler = SpecSampler(rng, TEST_DTYPES, max_rank=MAX_RANK, max_dim=MAX_DIM)
     used: set[torch.dtype] = set()
-    for attempt in range(400):
+    for attempt in range(600):
         want = random_want(rng, attempt)
         proposal = op.propose(sampler, want)
         if proposal is None:

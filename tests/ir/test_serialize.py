@@ -83,3 +83,23 @@ def test_literal_inputs_and_keys_round_trip():
     assert again == g
     assert again.value(a).data == (1.5, -0.25, 0.0, 2.0) and again.value(b).key == 7
     assert "= [1.5, -0.25, 0.0, 2.0]" in g.text()
+
+
+def test_storage_offsets_round_trip_and_old_cases_read_without_them():
+    from torchfuzz.ir.graph import Graph
+    from torchfuzz.ir.serialize import spec_from_dict, spec_to_dict
+    from torchfuzz.ir.types import TensorSpec
+
+    g = Graph()
+    a = g.add_input(TensorSpec((2, 3), (0, 1), torch.uint8, 17))
+    b = g.add_input(TensorSpec((0, 3), (3, 1), torch.int8, 2), data=())
+    g.set_outputs([a, b])
+    text = Case(g, 0).to_json()
+    again = Case.from_json(text).graph
+    assert again == g and again.text() == g.text() and "u8[2,3]{0,1}+17" in g.text()
+    assert Case(again, 0).to_json() == text
+    plain = TensorSpec.contiguous((2, 3), torch.float32)
+    assert "offset" not in spec_to_dict(plain)  # offset-free cases read exactly as before
+    assert spec_from_dict({"kind": "tensor", "shape": [2], "stride": [1], "dtype": "int16"}) == (
+        TensorSpec((2,), (1,), torch.int16)
+    )

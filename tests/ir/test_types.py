@@ -62,3 +62,16 @@ def test_dtype_names_round_trip():
         assert dtype_name(parse_dtype(name)) == name
     with pytest.raises(ValueError):
         parse_dtype("float8")
+
+
+def test_storage_offset_is_validated_kept_and_shown_only_when_nonzero():
+    spec = TensorSpec((2, 3), (1, 2), torch.int8, 5)
+    assert str(spec) == "i8[2,3]{1,2}+5" and spec.is_contiguous is False
+    assert str(TensorSpec.contiguous((2, 3), torch.uint8)) == "u8[2,3]"
+    assert str(TensorSpec((4,), (1,), torch.int16, 3)) == "i16[4]+3"
+    assert spec.with_dtype(torch.float32).offset == 5  # retyping an input keeps its layout
+    assert spec.with_offset(0) == TensorSpec((2, 3), (1, 2), torch.int8)
+    assert TensorSpec((2,), (1,), torch.float32).offset == 0
+    for bad in (-1, True, 1.0):
+        with pytest.raises(ValueError):
+            TensorSpec((2,), (1,), torch.float32, bad)

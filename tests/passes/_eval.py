@@ -7,51 +7,23 @@ what TypePromotion makes explicit with casts).
 
 from __future__ import annotations
 
-import random
 from collections.abc import Iterable
 from typing import Any
 
 import torch
 
-from torchfuzz.ir.graph import Graph, Input
+from torchfuzz.backends.inputs import make_inputs as build_inputs
+from torchfuzz.ir.graph import Graph
 from torchfuzz.ir.ops.base import Trait
 from torchfuzz.ir.ops.scalar import conversion
-from torchfuzz.ir.types import DOMAIN_KINDS, ScalarSpec, Spec, TensorSpec
+from torchfuzz.ir.types import Spec, TensorSpec
 from torchfuzz.passes.infer import apply_op, spec_of
 
 
-def make_input(inp: Input, seed: int) -> Any:
-    """Seeded data for one input, from its domain, with the input's exact strides."""
-    flo, fhi, ilo, ihi = DOMAIN_KINDS[inp.domain.kind]
-    if inp.domain.kind == "index":
-        ilo, ihi = 0, inp.domain.bound - 1
-    spec = inp.spec
-    if isinstance(spec, ScalarSpec):
-        rng = random.Random(seed)
-        if spec.python_type is bool:
-            return rng.random() < 0.5
-        if spec.python_type is int:
-            return rng.randint(ilo, ihi)
-        return round(rng.uniform(flo, fhi), 3)
-    gen = torch.Generator().manual_seed(seed)
-    size = spec.storage_size()
-    if spec.dtype == torch.bool:
-        data = torch.randint(0, 2, (size,), generator=gen).bool()
-    elif spec.dtype.is_floating_point or spec.dtype.is_complex:
-        data = torch.rand(size, generator=gen, dtype=torch.float64) * (fhi - flo) + flo
-    else:
-        data = torch.randint(ilo, ihi + 1, (size,), generator=gen)
-    out = torch.empty_strided(spec.shape, spec.stride, dtype=spec.dtype)
-    # Fill the whole storage, so overlapping (e.g. expanded) strides work too.
-    out.as_strided((size,), (1,)).copy_(data.to(spec.dtype))
-    return out
-
-
 def make_inputs(graph: Graph, seed: int = 0) -> dict[str, Any]:
-    """Data for every graph input, by name."""
-    return {
-        inp.name: make_input(inp, seed * 7919 + index) for index, inp in enumerate(graph.inputs)
-    }
+    """Data for every graph input, by name: the backends' builders, so every domain's promise
+    (distinct values, exact nonzero counts, ...) holds as in a real run."""
+    return dict(zip((inp.name for inp in graph.inputs), build_inputs(graph, seed), strict=True))
 
 
 def coerce(value: Any, spec: Spec) -> Any:
@@ -73,7 +45,11 @@ def evaluate(
     Without coercion every real result must have its node's declared dtype and shape (the
     stride is not checked: eager and FakeTensor may lay out results differently).
     """
-    env: dict[str, Any] = {inp.name: inputs[inp.name] for inp in graph.inputs}
+    written = set(graph.mutated_inputs())  # in-place ops write these: give them copies
+    env: dict[str, Any] = {
+        inp.name: inputs[inp.name].clone() if inp.name in written else inputs[inp.name]
+        for inp in graph.inputs
+    }
     for node in graph.nodes:
         attrs = node.attr_map
         if node.op.has(Trait.CONSTANT):

@@ -8,6 +8,7 @@ from torchfuzz.backends.runner import node_values, run_eager
 from torchfuzz.ir.catalogue import CATALOGUE as C
 from torchfuzz.ir.graph import Graph
 from torchfuzz.ir.types import TensorSpec
+from torchfuzz.minimize import sort_key
 from torchfuzz.passes import default_pipeline, reduce, verify
 
 F = torch.float32
@@ -104,3 +105,19 @@ def test_set_values_and_value_cost():
     assert reduce.value_cost(out.value("x0")) == 0 < reduce.value_cost(g.value("x0"))
     # literal values do not depend on the case seed
     assert torch.equal(make_inputs(out, 0)[0], make_inputs(out, 1)[0])
+
+
+def test_offsets_are_dropped_apart_from_layouts_and_values_stay():
+    g = sample()
+    shifted = g.copy()
+    shifted.replace_input("x1", spec=g.spec("x1").with_offset(5))
+    text = shifted.text()
+    dense = reduce.make_dense(shifted, "x1")
+    assert dense.spec("x1").is_contiguous and dense.spec("x1").offset == 5  # offset stays
+    start = reduce.drop_offset(shifted, "x1")
+    verify(start)
+    assert start.spec("x1") == g.spec("x1")  # strides stay
+    assert sort_key(start) < sort_key(shifted)  # the minimizer takes the move
+    assert same(run_eager(start, 0), run_eager(shifted, 0))
+    unchanged(shifted, text)
+    assert reduce.drop_offset(g, "x1") is None  # nothing to do

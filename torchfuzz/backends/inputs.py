@@ -16,16 +16,17 @@ from torchfuzz.ir.graph import Graph, Input
 from torchfuzz.ir.types import BOUNDED_KINDS, DOMAIN_KINDS, TensorSpec
 
 
-def make_tensor(shape, stride, dtype, low, high, distinct, seed):
+def make_tensor(shape, stride, dtype, low, high, distinct, seed, offset=0):
     """A tensor with exactly these strides, values uniform in [low, high] (ints inclusive).
 
     With `distinct`, values are a seeded permutation of integers (no ties anywhere). A dim
     of stride 0 (an expanded layout) repeats the values of its first index, as `expand` does.
+    With `offset`, the tensor starts that many elements into a zero-filled storage.
     """
     if any(st == 0 and n > 1 for n, st in zip(shape, stride)):
         base = [1 if st == 0 else n for n, st in zip(shape, stride)]
         dense = [st or 1 for st in stride]  # the other strides are base's dense strides
-        out = make_tensor(base, dense, dtype, low, high, distinct, seed).expand(shape)
+        out = make_tensor(base, dense, dtype, low, high, distinct, seed, offset).expand(shape)
         if out.stride() != tuple(stride):
             raise ValueError(f"strides {stride} are not an expanded dense layout of {shape}")
         return out
@@ -37,23 +38,60 @@ def make_tensor(shape, stride, dtype, low, high, distinct, seed):
         data = torch.randperm(numel, generator=gen).to(torch.float64) - numel // 2
     elif dtype == torch.bool:
         data = torch.randint(0, 2, (numel,), generator=gen).bool()
-    elif dtype.is_floating_point or dtype.is_complex:
+    elif dtype.is_complex:
+        # Modulus from the domain's magnitudes, any angle; a domain of positive values gives
+        # the right half-plane instead (away from log/sqrt's branch cut on the negative reals).
+        radius = torch.rand(numel, generator=gen, dtype=torch.float64)
+        angle = torch.rand(numel, generator=gen, dtype=torch.float64) * 2 - 1
+        if low >= 0:
+            radius, angle = radius * (high - low) + low, angle * (math.pi / 3)
+        else:
+            radius, angle = radius * max(-low, high), angle * math.pi
+        data = torch.polar(radius, angle)
+    elif dtype.is_floating_point:
         data = torch.rand(numel, generator=gen, dtype=torch.float64) * (high - low) + low
     else:
         data = torch.randint(int(low), int(high) + 1, (numel,), generator=gen)
-    out = torch.empty_strided(shape, stride, dtype=dtype)
+    span = 1 + sum((n - 1) * st for n, st in zip(shape, stride)) if numel else 0
+    out = torch.zeros(offset + span, dtype=dtype).as_strided(shape, stride, offset)
     out.copy_(data.reshape(shape).to(dtype))
     return out
 
 
-def make_permutation(shape, stride, dtype, bound, seed):
-    """A tensor with exactly these strides holding distinct integers in [0, bound), seeded."""
+def make_permutation(shape, stride, dtype, bound, seed, offset=0):
+    """A tensor with exactly these strides (and storage offset) holding distinct integers in
+    [0, bound), seeded."""
     gen = torch.Generator().manual_seed(seed)
     numel = torch.Size(shape).numel()
     if numel > bound:
         raise ValueError(f"{numel} distinct values below {bound} do not exist")
     data = torch.randperm(bound, generator=gen)[:numel]
-    out = torch.empty_strided(shape, stride, dtype=dtype)
+    span = 1 + sum((n - 1) * st for n, st in zip(shape, stride)) if numel else 0
+    out = torch.zeros(offset + span, dtype=dtype).as_strided(shape, stride, offset)
+    out.copy_(data.reshape(shape).to(dtype))
+    return out
+
+
+def make_nonzero(shape, stride, dtype, count, low, high, seed, offset=0):
+    """A tensor with exactly these strides (and storage offset) holding exactly `count` nonzero
+    elements at seeded positions, zeros elsewhere: magnitudes in [low, high] with a seeded sign
+    (no sign for unsigned dtypes), True for bool. Not for expanded layouts, which repeat."""
+    gen = torch.Generator().manual_seed(seed)
+    numel = torch.Size(shape).numel()
+    if count > numel or any(st == 0 and n > 1 for n, st in zip(shape, stride)):
+        raise ValueError(f"no {count} nonzero elements in {list(shape)} with strides {stride}")
+    positions = torch.randperm(numel, generator=gen)[:count]
+    if dtype.is_floating_point:
+        magnitude = torch.rand(count, generator=gen, dtype=torch.float64) * (high - low) + low
+    else:
+        magnitude = torch.randint(int(low), int(high) + 1, (count,), generator=gen).double()
+    sign = torch.randint(0, 2, (count,), generator=gen).double() * 2 - 1
+    if dtype == torch.uint8 or dtype == torch.bool:
+        sign = torch.ones(count, dtype=torch.float64)
+    data = torch.zeros(numel, dtype=torch.float64)
+    data[positions] = magnitude * sign
+    span = 1 + sum((n - 1) * st for n, st in zip(shape, stride)) if numel else 0
+    out = torch.zeros(offset + span, dtype=dtype).as_strided(shape, stride, offset)
     out.copy_(data.reshape(shape).to(dtype))
     return out
 
@@ -68,14 +106,14 @@ def make_scalar(kind, low, high, seed):
     return round(rng.uniform(low, high), 3)
 
 
-def make_literal(shape, stride, dtype, values):
-    """A tensor with exactly these strides holding `values` (row-major)."""
-    out = torch.empty_strided(shape, stride, dtype=dtype)
-    out.copy_(
-        torch.tensor(values, dtype=torch.float64 if dtype.is_floating_point else None)
-        .reshape(shape)
-        .to(dtype)
-    )
+def make_literal(shape, stride, dtype, values, offset=0):
+    """A tensor with exactly these strides (and storage offset) holding `values` (row-major)."""
+    numel = torch.Size(shape).numel()
+    span = 1 + sum((n - 1) * st for n, st in zip(shape, stride)) if numel else 0
+    out = torch.zeros(offset + span, dtype=dtype).as_strided(shape, stride, offset)
+    exact = torch.complex128 if dtype.is_complex else torch.float64  # Python numbers exactly
+    wide = exact if dtype.is_floating_point or dtype.is_complex else None
+    out.copy_(torch.tensor(values, dtype=wide).reshape(shape).to(dtype))
     return out
 
 
@@ -88,28 +126,32 @@ def input_call(inp: Input, case_seed: int) -> tuple:
     """(function, args) that build this input; also used to print the call in scripts.
     A literal Python scalar input gives (None, (value,))."""
     spec = inp.spec
+    # The offset is passed only when nonzero, so scripts of offset-free inputs read as before.
+    offset = (spec.offset,) if isinstance(spec, TensorSpec) and spec.offset else ()
     if inp.data is not None:
         if isinstance(spec, TensorSpec):
-            return make_literal, (spec.shape, spec.stride, spec.dtype, list(inp.data))
+            return make_literal, (spec.shape, spec.stride, spec.dtype, list(inp.data)) + offset
         return None, inp.data
     flo, fhi, ilo, ihi = DOMAIN_KINDS[inp.domain.kind]
     seed = input_seed(case_seed, inp.key)
     if inp.domain.kind in BOUNDED_KINDS:
         flo, fhi, ilo, ihi = 0.0, 0.0, 0, inp.domain.bound - 1
+    if inp.domain.kind == "exact":
+        flo = fhi = ilo = ihi = inp.domain.bound
+    if isinstance(spec, TensorSpec) and inp.domain.kind == "nonzero":
+        args = (spec.shape, spec.stride, spec.dtype, inp.domain.bound, flo, fhi, seed)
+        if not spec.dtype.is_floating_point:
+            args = (*args[:4], ilo, ihi, seed)
+        return make_nonzero, args + offset
     if isinstance(spec, TensorSpec) and inp.domain.kind == "permutation":
-        return make_permutation, (spec.shape, spec.stride, spec.dtype, inp.domain.bound, seed)
+        args = (spec.shape, spec.stride, spec.dtype, inp.domain.bound, seed)
+        return make_permutation, args + offset
     if isinstance(spec, TensorSpec):
         integral = not (spec.dtype.is_floating_point or spec.dtype.is_complex)
         low, high = (ilo, ihi) if integral else (flo, fhi)
-        return make_tensor, (
-            spec.shape,
-            spec.stride,
-            spec.dtype,
-            low,
-            high,
-            inp.domain.kind == "distinct",
-            seed,
-        )
+        distinct = inp.domain.kind == "distinct"
+        args = (spec.shape, spec.stride, spec.dtype, low, high, distinct, seed)
+        return make_tensor, args + offset
     kind = spec.python_type
     low, high = (flo, fhi) if kind is float else (ilo, ihi)
     return make_scalar, (kind, low, high, seed)
@@ -125,7 +167,10 @@ def make_inputs(graph: Graph, case_seed: int) -> list:
 
 
 # The input builders a script may call, by name.
-HELPERS = {fn.__name__: fn for fn in (make_tensor, make_permutation, make_scalar, make_literal)}
+HELPERS = {
+    fn.__name__: fn
+    for fn in (make_tensor, make_permutation, make_nonzero, make_scalar, make_literal)
+}
 
 
 def helper_source() -> str:

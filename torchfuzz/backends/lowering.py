@@ -9,20 +9,29 @@ import torch.fx
 
 from torchfuzz.ir.graph import Graph
 from torchfuzz.ir.ops.base import Trait
-from torchfuzz.passes.infer import call_args
+from torchfuzz.passes.infer import call_args, write_in_place
 
 
 def lower_to_fx(graph: Graph) -> torch.fx.Graph:
     """An FX graph computing the program: one placeholder per input, one call per node
-    (plus `getitem` for ops that select from a list result), constants inlined as literals."""
+    (plus `getitem` for ops that select from a list result, and the view an in-place node
+    writes through), constants inlined as literals."""
     fx_graph = torch.fx.Graph()
     env: dict[str, Any] = {}
+
+    def record(target: Any, args: tuple, kwargs: dict[str, Any]) -> torch.fx.Node:
+        return fx_graph.call_function(target, args, kwargs)
+
     for inp in graph.inputs:
         env[inp.name] = fx_graph.placeholder(inp.name)
     for node in graph.nodes:
         attrs = node.attr_map
         if node.op.has(Trait.CONSTANT):
             env[node.name] = attrs["value"]
+            continue
+        if node.op.mutates is not None:
+            # The view (if any) and the in-place call; later readers read the written base.
+            env[node.name] = write_in_place(node.op, [env[i] for i in node.inputs], attrs, record)
             continue
         args, kwargs = call_args(node.op, [env[i] for i in node.inputs], attrs)
         if node.op.select is None:

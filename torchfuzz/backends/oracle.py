@@ -154,13 +154,16 @@ def compare_outputs(
     reference: Sequence[object] | None,
     policy: ComparisonPolicy = DEFAULT_POLICY,
     gradients_of: Sequence[str] = (),
+    written_inputs: Sequence[str] = (),
 ) -> tuple[Mismatch, ...]:
     """Compare compiled outputs to eager ones; return one mismatch per bad output.
 
     ``reference`` is the program run in float64 (same outputs, float tensors
-    promoted to float64), or None to compare against eager alone.  When the last
-    values are input gradients (a backward variant), ``gradients_of`` names those
-    inputs, in order, and their mismatches carry the name in ``gradient_of``.
+    promoted to float64), or None to compare against eager alone.  The values are
+    the outputs, then (a backward variant) the input gradients, then the inputs the
+    program writes in place, read after the call.  ``gradients_of`` and
+    ``written_inputs`` name those inputs, in order; their mismatches carry the name
+    in ``gradient_of`` or ``written_input``.
     """
     if reference is not None and len(reference) != len(eager):
         raise ValueError(f"reference has {len(reference)} outputs, eager {len(eager)}")
@@ -168,11 +171,15 @@ def compare_outputs(
     if len(eager) != len(compiled):
         detail = f"eager returned {len(eager)} outputs, compiled {len(compiled)}"
         found.append(Mismatch(min(len(eager), len(compiled)), MismatchKind.COUNT, detail))
-    first_gradient = len(eager) - len(gradients_of)
+    first_written = len(eager) - len(written_inputs)
+    first_gradient = first_written - len(gradients_of)
     for index, (e, c) in enumerate(zip(eager, compiled, strict=False)):
         r = None if reference is None else reference[index]
         mismatch = _compare_one(index, e, c, r, policy)
-        if mismatch is not None and index >= first_gradient:
+        if mismatch is not None and index >= first_written:
+            name = written_inputs[index - first_written]
+            mismatch = dataclasses.replace(mismatch, written_input=name)
+        elif mismatch is not None and index >= first_gradient:
             name = gradients_of[index - first_gradient]
             mismatch = dataclasses.replace(mismatch, gradient_of=name)
         if mismatch is not None:
@@ -246,7 +253,7 @@ def _compare_exact(index: int, e: torch.Tensor, c: torch.Tensor) -> Mismatch | N
 def _as_real64(t: torch.Tensor) -> torch.Tensor:
     # Complex values are judged component-wise as (re, im) float64 pairs.
     if t.is_complex():
-        return torch.view_as_real(t.to(torch.complex128))
+        return torch.view_as_real(t.to(torch.complex128).resolve_conj())  # conj(): a lazy bit
     return t.to(torch.float64)
 
 

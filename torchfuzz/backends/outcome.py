@@ -81,7 +81,10 @@ class Mismatch:
     ``output_index`` is the position in the output sequence; for ``COUNT`` it is the
     first position that only one side has.  A backward variant compares the outputs
     followed by the input gradients: ``gradient_of`` names the input whose gradient
-    this is, and is empty for an output.  The error fields measure compiled against
+    this is, and is empty for an output.  The values of the graph inputs the program
+    writes in place, read after the call, come last: ``written_input`` names the input
+    such a value belongs to.  ``second_call`` marks a mismatch of the second call of a
+    recompile variant (inputs of new sizes); ``output_index`` counts within that call.  The error fields measure compiled against
     the fp64 reference (or against eager when there is none) and are finite or None.
     """
 
@@ -91,8 +94,12 @@ class Mismatch:
     max_abs_err: float | None = None
     max_rel_err: float | None = None
     gradient_of: str = ""
+    written_input: str = ""
+    second_call: bool = False
 
     def __post_init__(self) -> None:
+        if self.gradient_of and self.written_input:
+            raise ValueError("a Mismatch is of a gradient or of a written input, not both")
         if self.output_index < 0:
             raise ValueError(f"Mismatch.output_index must be >= 0, got {self.output_index}")
         object.__setattr__(self, "kind", MismatchKind(self.kind))
@@ -103,10 +110,15 @@ class Mismatch:
 
     def summary(self) -> str:
         """One-line text such as ``output 0 value max_abs=1.2e-03 max_rel=1.0e-03``
-        (``grad of x1 (output 3) value ...`` for a gradient)."""
+        (``grad of x1 (output 3) value ...`` for a gradient, ``x1 after the call (output 3)
+        ...`` for a written input, led by ``second call:`` for a recompile's second call)."""
         text = f"output {self.output_index}"
         if self.gradient_of:
             text = f"grad of {self.gradient_of} ({text})"
+        elif self.written_input:
+            text = f"{self.written_input} after the call ({text})"
+        if self.second_call:
+            text = f"second call: {text}"
         text += f" {self.kind.value}"
         if self.max_abs_err is not None:
             text += f" max_abs={self.max_abs_err:.1e}"
@@ -125,6 +137,8 @@ class Mismatch:
             "max_abs_err": self.max_abs_err,
             "max_rel_err": self.max_rel_err,
             "gradient_of": self.gradient_of,
+            "written_input": self.written_input,
+            "second_call": self.second_call,
         }
 
     @classmethod
@@ -137,6 +151,8 @@ class Mismatch:
             max_abs_err=_optional_float(data.get("max_abs_err")),
             max_rel_err=_optional_float(data.get("max_rel_err")),
             gradient_of=str(data.get("gradient_of", "")),
+            written_input=str(data.get("written_input", "")),
+            second_call=bool(data.get("second_call", False)),
         )
 
 

@@ -1,6 +1,8 @@
 """The python backend: a standalone script that rebuilds the inputs from the seed, runs eager
 and each compile variant (a backward variant also compares the input gradients), compares
-against an fp64 reference and exits 1 on a finding.
+against an fp64 reference and exits 1 on a finding.  Inputs the program writes in place are
+compared after the call; mark_dynamic variants mark the same dims as the runner, and recompile
+variants call the compiled program again on the resized program's inputs.
 
 The program code is what `torch.fx` generates from the shared lowering; the input builders and
 the comparison rule are copied verbatim from torchfuzz, so the script cannot drift from the
@@ -11,6 +13,7 @@ from __future__ import annotations
 
 import ast
 import inspect
+import math
 import re
 import textwrap
 from collections.abc import Sequence
@@ -24,6 +27,7 @@ from torchfuzz.backends.runner import gradient_names
 from torchfuzz.backends.variants import Variant
 from torchfuzz.ir.graph import Graph
 from torchfuzz.ir.types import DTYPE_NAMES
+from torchfuzz.passes.resize import marked_dims, resize
 from torchfuzz.passes.widen import widen_floats
 
 # Imports for names that FX-generated code may reference.
@@ -62,14 +66,21 @@ def _verbatim(module) -> str:
 
 
 def _literal(value: object) -> str:
+    """Python source evaluating to `value` (literal input data included: nan, inf, complex)."""
     if isinstance(value, torch.dtype):
         return f"torch.{DTYPE_NAMES[value]}"
     if isinstance(value, type):
         return value.__name__
+    if isinstance(value, list):
+        return "[" + ", ".join(map(_literal, value)) + "]"
+    if isinstance(value, float) and not math.isfinite(value):
+        return f"float({str(value)!r})"  # repr gives a bare `nan`/`inf`
+    if isinstance(value, complex):  # repr's `(1-0j)` reads back with +0.0 imaginary part
+        return f"complex({_literal(value.real)}, {_literal(value.imag)})"
     return repr(value)
 
 
-def _inputs_code(graph: Graph, seed: int) -> str:
+def _inputs_code(graph: Graph, seed: int, name: str = "make_inputs") -> str:
     calls = []
     for inp in graph.inputs:
         fn, args = input_call(inp, seed)
@@ -78,7 +89,7 @@ def _inputs_code(graph: Graph, seed: int) -> str:
         else:
             code = f"{fn.__name__}({', '.join(_literal(a) for a in args)})"
         calls.append(f"        {code},  # {inp.name}")
-    return "def make_inputs():\n    return [\n" + "\n".join(calls) + "\n    ]\n"
+    return f"def {name}():\n    return [\n" + "\n".join(calls) + "\n    ]\n"
 
 
 _MAIN = """
@@ -95,14 +106,30 @@ def as_tuple(value):
     return tuple(value) if isinstance(value, (tuple, list)) else (value,)
 
 
-# The outputs, then (backward) the input gradients of the weighted output sum.
+# The outputs, then (backward) the input gradients of the weighted output sum, then the
+# inputs the program writes in place, read after the call.
 def run(fn, inputs, backward):
     if not backward:
-        return as_tuple(fn(*inputs))
-    outputs, grads = with_gradients(fn, inputs)
-    return outputs + grads
+        values = as_tuple(fn(*inputs))
+    else:
+        outputs, grads = with_gradients(fn, inputs)
+        values = outputs + grads
+    return values + tuple(inputs[i] for i in WRITTEN)
 
 
+# Marks the MARKED dims of each input dynamic right before the compiled call.
+def marking(compiled):
+    def call(*inputs):
+        for x, dims in zip(inputs, MARKED):
+            if dims and isinstance(x, torch.Tensor):
+                torch._dynamo.mark_dynamic(x, dims)
+        return compiled(*inputs)
+
+    return call
+
+
+# One compile; the values of each call: on make_inputs(), then (recompile) on the inputs
+# of the resized program.
 def run_variant(variant):
     torch._dynamo.reset()
     with torch._dynamo.config.patch(dict(variant["dynamo_config"])), \\
@@ -113,24 +140,37 @@ def run_variant(variant):
             dynamic=variant["dynamic"],
             fullgraph=variant["fullgraph"],
         )
-        return run(compiled, make_inputs(), variant.get("backward", False))
+        fn = marking(compiled) if variant.get("mark_dynamic", False) else compiled
+        builders = [make_inputs, make_resized_inputs][: 2 if variant.get("recompile") else 1]
+        return [run(fn, build(), variant.get("backward", False)) for build in builders]
 
 
-# (eager, fp64 reference, why these cannot judge a variant or "").
-def baseline(backward):
+def specializes_marked_dim(exc):
+    while exc is not None:
+        if type(exc).__name__ == "ConstraintViolationError":
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
+# (eager, fp64 reference, why these cannot judge a variant or ""), on the inputs `build`
+# makes.
+def baseline(backward, build):
     try:
-        eager = run(Program(), make_inputs(), backward)
+        eager = run(Program(), build(), backward)
     except Exception as exc:
-        if not backward:
+        if not backward and build is make_inputs:
             raise
-        return None, None, f"eager backward failed ({type(exc).__name__})"
+        what = "eager backward" if backward else "eager on the resized inputs"
+        return None, None, f"{what} failed ({type(exc).__name__})"
     if backward and not differentiable_outputs(eager[:OUTPUTS]):
         return None, None, "no output requires grad"
     previous = torch.get_default_dtype()
     torch.set_default_dtype(torch.float64)
     try:
-        wide = [x.double() if isinstance(x, torch.Tensor) and x.is_floating_point() else x
-                for x in make_inputs()]
+        wide = [x.cdouble() if isinstance(x, torch.Tensor) and x.is_complex()
+                else x.double() if isinstance(x, torch.Tensor) and x.is_floating_point() else x
+                for x in build()]
         reference = run(Reference(), wide, backward)
     except Exception as exc:
         print(f"no fp64 reference ({type(exc).__name__}): comparing against eager only")
@@ -146,22 +186,40 @@ def main():
     failed = []
     for variant in VARIANTS:
         backward = variant.get("backward", False)
-        if backward not in baselines:
-            baselines[backward] = baseline(backward)
-        eager, reference, skip = baselines[backward]
+        builders = [make_inputs]
+        if variant.get("recompile", False):
+            if make_resized_inputs is None:
+                print(f"{variant['name']}: skipped, no input size can grow")
+                continue
+            builders.append(make_resized_inputs)
+        for build in builders:
+            if (backward, build) not in baselines:
+                baselines[backward, build] = baseline(backward, build)
+        skip = next((baselines[backward, b][2] for b in builders if baselines[backward, b][2]), "")
         if skip:
             print(f"{variant['name']}: skipped, {skip}")
             continue
         try:
-            compiled = run_variant(variant)
+            calls = run_variant(variant)
         except Exception as exc:
+            if variant.get("mark_dynamic", False) and specializes_marked_dim(exc):
+                print(f"{variant['name']}: skipped, the program specializes a marked dim")
+                continue
             message = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
             print(f"{variant['name']}: CRASH {type(exc).__name__}: {message}")
             failed.append(variant["name"])
             continue
-        mismatches = compare_outputs(
-            eager, compiled, reference, gradients_of=GRADIENTS_OF if backward else ()
-        )
+        mismatches = []
+        for call, (compiled, build) in enumerate(zip(calls, builders)):
+            eager, reference, _ = baselines[backward, build]
+            found = compare_outputs(
+                eager,
+                compiled,
+                reference,
+                gradients_of=GRADIENTS_OF if backward else (),
+                written_inputs=WRITTEN_NAMES,
+            )
+            mismatches += [dataclasses.replace(m, second_call=call == 1) for m in found]
         for m in mismatches:
             print(f"{variant['name']}: MISMATCH {m.summary()}")
         if mismatches:
@@ -185,6 +243,10 @@ def to_python(graph: Graph, seed: int, variants: Sequence[Variant], header: str 
     reference, ref_names = _module_code(widen_floats(graph), "Reference")
     imports = sorted({_FX_GLOBAL_IMPORTS[n] for n in names | ref_names if n in _FX_GLOBAL_IMPORTS})
     variant_dicts = ",\n    ".join(repr(v.to_dict()) for v in variants)
+    mutated = set(graph.mutated_inputs())
+    written = [i for i, inp in enumerate(graph.inputs) if inp.name in mutated]
+    resized = resize(graph, seed) if any(v.recompile for v in variants) else None
+    marked = marked_dims(graph, seed) if any(v.mark_dynamic for v in variants) else ()
     doc = f'"""torchfuzz repro (seed {seed}, torch {torch.__version__}).\n\n{header}\n"""'
     parts = [
         doc,
@@ -195,6 +257,11 @@ def to_python(graph: Graph, seed: int, variants: Sequence[Variant], header: str 
         f"SEED = {seed}\nVARIANTS = [\n    {variant_dicts},\n]",
         "# Backward variants compare the outputs, then the gradients of these inputs.\n"
         f"OUTPUTS = {len(graph.outputs)}\nGRADIENTS_OF = {list(gradient_names(graph))!r}",
+        "# Every variant compares these inputs (positions, names) after the call too: the\n"
+        "# program writes them in place.\n"
+        f"WRITTEN = {written!r}\nWRITTEN_NAMES = {list(graph.mutated_inputs())!r}",
+        "# The dims of each input that mark_dynamic variants mark dynamic.\n"
+        f"MARKED = {[list(dims) for dims in marked]!r}",
         f"# The program (torch.fx code of the torchfuzz graph):\n{textwrap.indent(graph.text(), '# ')}",
         program,
         "# The same program with every floating dtype widened to float64 (the reference).",
@@ -202,6 +269,11 @@ def to_python(graph: Graph, seed: int, variants: Sequence[Variant], header: str 
         "# Inputs, rebuilt from the seed.",
         helper_source(),
         _inputs_code(graph, seed),
+        "# Recompile variants call the compiled program again on the inputs of the same\n"
+        "# program with one size grown (torchfuzz.passes.resize; None: no size can grow).",
+        "make_resized_inputs = None\n"
+        if resized is None
+        else _inputs_code(resized, seed, "make_resized_inputs"),
         "# ---- comparison rule: torchfuzz.backends.outcome and .oracle, verbatim ----",
         _verbatim(outcome),
         _verbatim(oracle),

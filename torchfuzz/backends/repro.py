@@ -2,7 +2,9 @@
 
 Header with torch version, variant, config patches, seed and signature; the program as FX
 code; inputs inline (literals where the case holds them); one compile variant; a short check
-that exits 1 while the bug exists. Only torch is imported.
+that exits 1 while the bug exists.  Inputs the program writes in place are compared after the
+call; a mark_dynamic variant marks the runner's dims, a recompile variant calls the compiled
+program again on the resized program's inputs. Only torch is imported.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from torchfuzz.backends.signature import Signature
 from torchfuzz.backends.variants import Variant
 from torchfuzz.ir.graph import Graph
 from torchfuzz.ir.types import DTYPE_NAMES
+from torchfuzz.passes.resize import marked_dims, resize
 from torchfuzz.passes.widen import widen_floats
 
 # The oracle's rule, short: same structure, exact integers, float error vs the fp64
@@ -51,10 +54,12 @@ def problems(eager, compiled, reference):
                 found.append(f"{{NAMES[i]}}: {{c!r}} instead of {{e!r}}")
         elif e.shape != c.shape or e.dtype != c.dtype:
             found.append(f"{{NAMES[i]}}: {{c.dtype}}{{list(c.shape)}} instead of {{e.dtype}}{{list(e.shape)}}")
-        elif not e.is_floating_point():
+        elif not (e.is_floating_point() or e.is_complex()):
             if not torch.equal(e, c):
                 found.append(f"{{NAMES[i]}}: {{int((e != c).sum())}} of {{e.numel()}} values differ")
         else:
+            if e.is_complex():  # judged as (re, im) pairs
+                e, c, r = (torch.view_as_real(x.resolve_conj()) for x in (e, c, r))
             e64, c64, r64 = e.double(), c.double(), r.double()
             representable = r64.isfinite() & (r64.abs() <= torch.finfo(e.dtype).max)
             finite = e64.isfinite() & c64.isfinite() & representable
@@ -78,27 +83,37 @@ def as_tuple(value):
 {run}
 
 
+def reference_run(inputs):
+    previous = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    try:
+        wide = [x.cdouble() if isinstance(x, torch.Tensor) and x.is_complex()
+                else x.double() if isinstance(x, torch.Tensor) and x.is_floating_point() else x
+                for x in inputs]
+        return run(Reference(), wide)
+    finally:
+        torch.set_default_dtype(previous)
+
+
 def main():
     print(f"torch {{torch.__version__}}")
-    eager = run(Program(), make_inputs())
+    calls = {calls}
+    compiled = []
     torch._dynamo.reset()
     with torch._dynamo.config.patch({dynamo_config}), torch._inductor.config.patch({inductor_config}):
-        compiled_fn = torch.compile(Program(), backend={backend}, dynamic={dynamic}, fullgraph={fullgraph})
+        compiled_fn = {compiled_fn}
         try:
-            compiled = run(compiled_fn, make_inputs())
+            for make in calls:
+                compiled.append(run(compiled_fn, make()))
         except Exception as exc:
             inner = getattr(exc, "inner_exception", None) or exc  # unwrap BackendCompilerFailed
             message = str(inner).strip().splitlines()[0] if str(inner).strip() else ""
             print(f"FAIL {variant}: crash {{type(inner).__name__}}: {{message}}")
             return 1
-    previous = torch.get_default_dtype()
-    torch.set_default_dtype(torch.float64)
-    try:
-        wide = [x.double() if isinstance(x, torch.Tensor) and x.is_floating_point() else x for x in make_inputs()]
-        reference = run(Reference(), wide)
-    finally:
-        torch.set_default_dtype(previous)
-    found = problems(eager, compiled, reference)
+    found = []
+    for call, (make, values) in enumerate(zip(calls, compiled)):
+        lines = problems(run(Program(), make()), values, reference_run(make()))
+        found += [("second call, resized inputs: " if call else "") + line for line in lines]
     for line in found:
         print(f"FAIL {variant}: mismatch " + line)
     if not found:
@@ -113,15 +128,31 @@ if __name__ == "__main__":
 
 _RUN_FORWARD = """
 def run(fn, inputs):
-    return as_tuple(fn(*inputs))
+    # The outputs, then the inputs in WRITTEN (the program writes them in place).
+    return as_tuple(fn(*inputs)) + tuple(inputs[i] for i in WRITTEN)
+"""
+
+_MARKING = """
+# Marks these dims of each input dynamic right before the compiled call.
+MARKED = {marked}
+
+
+def marking(compiled):
+    def call(*inputs):
+        for x, dims in zip(inputs, MARKED):
+            if dims and isinstance(x, torch.Tensor):
+                torch._dynamo.mark_dynamic(x, dims)
+        return compiled(*inputs)
+
+    return call
 """
 
 _RUN_BACKWARD = """
 def run(fn, inputs):
     # The outputs, then the gradient of sum_i (outputs[i] * gradient_weights(i)).sum()
-    # for each floating-point input (zeros where unused).
+    # for each floating-point input (zeros where unused), then the inputs in WRITTEN.
     outputs, grads = with_gradients(fn, inputs)
-    return outputs + grads
+    return outputs + grads + tuple(inputs[i] for i in WRITTEN)
 """
 
 
@@ -138,21 +169,21 @@ def _backend_code(spec: str) -> tuple[str, str]:
     return f"from {module} import {attr}\n", attr
 
 
-def _inputs_code(graph: Graph, seed: int) -> tuple[str, set[str]]:
+def _inputs_code(graph: Graph, seed: int, name: str = "make_inputs") -> tuple[str, set[str]]:
     helpers: set[str] = set()
     lines = []
     for inp in graph.inputs:
         fn, args = input_call(inp, seed)
         if fn is None:
             code = _literal(args[0])
-        elif fn is make_literal and inp.spec.is_contiguous:
+        elif fn is make_literal and inp.spec.is_contiguous and not inp.spec.offset:
             values = _literal(args[3])
             code = f"torch.tensor({values}, dtype=torch.{DTYPE_NAMES[inp.spec.dtype]}).reshape({args[0]!r})"
         else:
             helpers.add(fn.__name__)
             code = f"{fn.__name__}({', '.join(_literal(a) for a in args)})"
         lines.append(f"        {code},  # {inp.name}")
-    return "def make_inputs():\n    return [\n" + "\n".join(lines) + "\n    ]\n", helpers
+    return f"def {name}():\n    return [\n" + "\n".join(lines) + "\n    ]\n", helpers
 
 
 def to_repro(graph: Graph, seed: int, variant: Variant, signature: Signature | None = None) -> str:
@@ -160,6 +191,21 @@ def to_repro(graph: Graph, seed: int, variant: Variant, signature: Signature | N
     program, names = _module_code(graph, "Program")
     reference, ref_names = _module_code(widen_floats(graph), "Reference")
     inputs, helpers = _inputs_code(graph, seed)
+    resized = resize(graph, seed) if variant.recompile else None
+    calls = ["make_inputs"]
+    if resized is not None:
+        resized_inputs, more = _inputs_code(resized, seed, "make_resized_inputs")
+        inputs += "\n\n" + resized_inputs
+        helpers |= more
+        calls.append("make_resized_inputs")
+    compiled_fn = (
+        f"torch.compile(Program(), backend={{backend}}, dynamic={variant.dynamic},"
+        f" fullgraph={variant.fullgraph})"
+    )
+    if variant.mark_dynamic:
+        compiled_fn = f"marking({compiled_fn})"
+    mutated = set(graph.mutated_inputs())
+    written = [i for i, inp in enumerate(graph.inputs) if inp.name in mutated]
     helper_src = "\n\n".join(inspect.getsource(HELPERS[h]) for h in sorted(helpers))
     backend_import, backend_expr = _backend_code(variant.backend)
     imports = sorted({_FX_GLOBAL_IMPORTS[n] for n in names | ref_names if n in _FX_GLOBAL_IMPORTS})
@@ -174,7 +220,9 @@ def to_repro(graph: Graph, seed: int, variant: Variant, signature: Signature | N
             "",
             f"torch {torch.__version__}; variant {variant.name}: backend={variant.backend},"
             f" dynamic={variant.dynamic}, fullgraph={variant.fullgraph}"
-            + (", backward=True (input gradients are compared too)" if variant.backward else ""),
+            + (", backward=True (input gradients are compared too)" if variant.backward else "")
+            + (", mark_dynamic=True (MARKED dims)" if variant.mark_dynamic else "")
+            + (", recompile=True (called again on resized inputs)" if variant.recompile else ""),
             f"config patches: {', '.join(patches) or 'none'}",
             f"signature: {signature.text() if signature else 'n/a'}",
             "Exits 1 while the bug exists.",
@@ -189,9 +237,8 @@ def to_repro(graph: Graph, seed: int, variant: Variant, signature: Signature | N
     main = _MAIN.format(
         dynamo_config=dict(variant.dynamo_config),
         inductor_config=dict(variant.inductor_config),
-        backend=backend_expr,
-        dynamic=variant.dynamic,
-        fullgraph=variant.fullgraph,
+        calls="[" + ", ".join(calls) + "]",
+        compiled_fn=compiled_fn.format(backend=backend_expr),
         variant=variant.name,
         run=(_RUN_BACKWARD if variant.backward else _RUN_FORWARD).strip("\n"),
     )
@@ -199,6 +246,7 @@ def to_repro(graph: Graph, seed: int, variant: Variant, signature: Signature | N
     if variant.backward:
         imports.append("from collections.abc import Callable, Sequence")
         labels += [f"grad of {name}" for name in gradient_names(graph)]
+    labels += [f"{name} after the call" for name in graph.mutated_inputs()]
     parts = [
         f'"""{header}\n"""',
         "import sys\n\nimport torch\nimport torch._dynamo\nimport torch._inductor.config\n"
@@ -209,7 +257,11 @@ def to_repro(graph: Graph, seed: int, variant: Variant, signature: Signature | N
         reference,
         helper_src,
         inputs,
+        f"# Inputs the program writes in place, compared after the call.\nWRITTEN = {written!r}",
         _gradient_code() if variant.backward else "",
+        _MARKING.format(marked=[list(d) for d in marked_dims(graph, seed)])
+        if variant.mark_dynamic
+        else "",
         _CHECK.format(TOLERANCES=tolerance_text, NAMES=repr(labels)),
         main,
     ]

@@ -4,11 +4,25 @@ A backward variant is judged by the same rule on more values: the outputs follow
 the input gradients (:mod:`torchfuzz.backends.gradients`), computed the same way in
 eager, in float64 and compiled.  It is ``SKIPPED`` when eager cannot differentiate the
 program (no output requires grad, or eager's backward raises or is not reproducible).
+
+Every evaluation (eager, fp64 reference, compiled; forward or backward) ends with the
+values of the inputs the program writes in place (``Graph.mutated_inputs``), read from
+the tensors it was called with after the call, so a compiled program that forgets or
+misplaces an input mutation mismatches (``Mismatch.written_input``).
+
+A ``mark_dynamic`` variant marks the dims :func:`~torchfuzz.passes.resize.marked_dims`
+chooses; a program that specializes one of them is ``SKIPPED`` (see
+:func:`~torchfuzz.backends.variants.run_compiled_calls`).  A ``recompile`` variant calls
+the compiled program (of the original graph) again on the inputs of
+:func:`~torchfuzz.passes.resize.resize`'s graph and judges that call against eager and
+fp64 runs of the same code on the same inputs (``Mismatch.second_call``); it is
+``SKIPPED`` when no size can grow or eager rejects the resized inputs.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import time
 from collections.abc import Iterator, Sequence
@@ -20,13 +34,19 @@ from torchfuzz.backends.gradients import differentiable_outputs, with_gradients
 from torchfuzz.backends.inputs import make_inputs
 from torchfuzz.backends.lowering import to_fx
 from torchfuzz.backends.oracle import DEFAULT_POLICY, ComparisonPolicy, compare_outputs
-from torchfuzz.backends.outcome import Outcome, OutcomeKind, VariantResult
-from torchfuzz.backends.variants import DEFAULT_VARIANTS, Variant, get_variant, run_compiled
+from torchfuzz.backends.outcome import Mismatch, Outcome, OutcomeKind, VariantResult
+from torchfuzz.backends.variants import (
+    DEFAULT_VARIANTS,
+    Variant,
+    get_variant,
+    run_compiled_calls,
+)
 from torchfuzz.ir.graph import Graph
 from torchfuzz.ir.ops.base import Trait
 from torchfuzz.ir.types import TensorSpec
 from torchfuzz.passes.infer import apply_op
-from torchfuzz.passes.widen import widen_floats
+from torchfuzz.passes.resize import marked_dims, resize
+from torchfuzz.passes.widen import widen_dtype, widen_floats
 
 log = logging.getLogger(__name__)
 
@@ -55,16 +75,30 @@ def _identical(a: object, b: object) -> bool:
     return type(a) is type(b) and a == b
 
 
-def _evaluate(fn: torch.fx.GraphModule, inputs: list, backward: bool) -> tuple:
+def _as_tuple(values: object) -> tuple:
+    return tuple(values) if isinstance(values, (tuple, list)) else (values,)
+
+
+def _evaluate(fn: torch.fx.GraphModule, inputs: list, backward: bool, graph: Graph) -> tuple:
     if not backward:
-        return fn(*inputs)
-    outputs, grads = with_gradients(fn, inputs)
-    return outputs + grads
+        values = _as_tuple(fn(*inputs))
+    else:
+        outputs, grads = with_gradients(fn, inputs)
+        values = outputs + grads
+    return values + written_values(graph, inputs)
+
+
+def written_values(graph: Graph, inputs: Sequence[object]) -> tuple:
+    """The values of the inputs the program writes in place (``Graph.mutated_inputs``),
+    read from ``inputs`` (after the call)."""
+    written = set(graph.mutated_inputs())
+    return tuple(x for inp, x in zip(graph.inputs, inputs) if inp.name in written)
 
 
 def run_eager(graph: Graph, seed: int, backward: bool = False) -> tuple:
-    """The program's outputs in eager mode, then (``backward``) its input gradients."""
-    return _evaluate(to_fx(graph), make_inputs(graph, seed), backward)
+    """The program's outputs in eager mode, then (``backward``) its input gradients, then
+    the values of the inputs it writes in place, after the call."""
+    return _evaluate(to_fx(graph), make_inputs(graph, seed), backward, graph)
 
 
 def run_reference(graph: Graph, seed: int, backward: bool = False) -> tuple | None:
@@ -72,12 +106,12 @@ def run_reference(graph: Graph, seed: int, backward: bool = False) -> tuple | No
     None when float64 cannot run it."""
     wide = widen_floats(graph)
     inputs = [
-        x.to(torch.float64) if isinstance(x, torch.Tensor) and x.dtype.is_floating_point else x
+        x.to(widen_dtype(x.dtype)) if isinstance(x, torch.Tensor) else x
         for x in make_inputs(graph, seed)
     ]
     try:
         with default_dtype(torch.float64):
-            return _evaluate(to_fx(wide), inputs, backward)
+            return _evaluate(to_fx(wide), inputs, backward, graph)
     except Exception as exc:  # some op lacks a float64 kernel: judge against eager alone
         log.info("no fp64 reference: %s: %s", type(exc).__name__, exc)
         return None
@@ -101,14 +135,28 @@ class _Baseline:
     skip: str = ""  # why this mode cannot be judged
 
 
-def _backward_baseline(graph: Graph, seed: int, outputs: int) -> _Baseline:
+def _first_line(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {next(iter(str(exc).strip().splitlines()), '')}"
+
+
+def _forward_baseline(graph: Graph, seed: int) -> _Baseline:
+    try:
+        eager = run_eager(graph, seed)
+        again = run_eager(graph, seed)
+    except Exception as exc:  # e.g. a resized program PyTorch's meta functions let through
+        return _Baseline(skip=f"eager failed: {_first_line(exc)}")
+    if not all(map(_identical, eager, again)):
+        return _Baseline(skip="eager is not bit-reproducible")
+    return _Baseline(eager, run_reference(graph, seed))
+
+
+def _backward_baseline(graph: Graph, seed: int) -> _Baseline:
     try:
         eager = run_eager(graph, seed, backward=True)
         again = run_eager(graph, seed, backward=True)
     except Exception as exc:  # e.g. an op without a derivative: not the compiler's fault
-        first_line = next(iter(str(exc).strip().splitlines()), "")
-        return _Baseline(skip=f"eager backward failed: {type(exc).__name__}: {first_line}")
-    if not differentiable_outputs(eager[:outputs]):
+        return _Baseline(skip=f"eager backward failed: {_first_line(exc)}")
+    if not differentiable_outputs(eager[: len(graph.outputs)]):
         return _Baseline(skip="no output requires grad")
     if not all(map(_identical, eager, again)):
         return _Baseline(skip="eager backward is not bit-reproducible")
@@ -119,6 +167,82 @@ def resolve_variants(names: Sequence[str] | None, backend: str | None) -> tuple[
     """Variants by name, with the user's backend replacing Inductor in each."""
     variants = tuple(get_variant(n) for n in (names or DEFAULT_VARIANTS))
     return tuple(v.with_backend(backend) for v in variants) if backend else variants
+
+
+class _Judge:
+    """Runs the variants of one program, computing each baseline (forward or backward, of
+    the program or of its resized twin) once, when a variant first needs it."""
+
+    def __init__(self, graph: Graph, seed: int, policy: ComparisonPolicy, eager: tuple) -> None:
+        self.graph, self.seed, self.policy = graph, seed, policy
+        self._baselines = {(False, False): _Baseline(eager, run_reference(graph, seed))}
+        self._resized: list[Graph | None] = []  # empty until computed
+        self._marked: list[tuple[tuple[int, ...], ...]] = []
+
+    def resized(self) -> Graph | None:
+        if not self._resized:
+            self._resized.append(resize(self.graph, self.seed))
+        return self._resized[0]
+
+    def marked(self) -> tuple[tuple[int, ...], ...]:
+        if not self._marked:
+            self._marked.append(marked_dims(self.graph, self.seed))
+        return self._marked[0]
+
+    def baseline(self, backward: bool, second: bool) -> _Baseline:
+        key = (backward, second)
+        if key not in self._baselines:
+            graph = self.resized() if second else self.graph
+            if graph is None:
+                baseline = _Baseline(skip="not resizable: no input size can grow")
+            elif backward:
+                baseline = _backward_baseline(graph, self.seed)
+            else:
+                baseline = _forward_baseline(graph, self.seed)
+            if graph is not None and second and baseline.skip:
+                baseline = _Baseline(skip=f"resized program: {baseline.skip}")
+            self._baselines[key] = baseline
+        return self._baselines[key]
+
+    def run(self, variant: Variant) -> VariantResult:
+        """The verdict of one variant: compiled once, called on the program's inputs and
+        (a recompile variant) then on the resized program's inputs."""
+        graphs = [self.graph, self.resized()] if variant.recompile else [self.graph]
+        baselines = [self.baseline(variant.backward, i == 1) for i in range(len(graphs))]
+        skip = next((b.skip for b in baselines if b.skip), "")
+        marked = self.marked() if variant.mark_dynamic else ()
+        if variant.mark_dynamic and not any(marked):
+            skip = skip or "no input dim of size >= 2 to mark dynamic"
+        if skip:
+            return VariantResult(variant.name, OutcomeKind.SKIPPED, reason=skip)
+        calls = [make_inputs(g, self.seed) for g in graphs if g is not None]
+        start = time.perf_counter()
+        run = run_compiled_calls(to_fx(self.graph), calls, variant, marked)
+        seconds = time.perf_counter() - start
+        if run.crash is not None:
+            return VariantResult(variant.name, OutcomeKind.CRASH, crash=run.crash, seconds=seconds)
+        if run.skip:
+            return VariantResult(variant.name, OutcomeKind.SKIPPED, reason=run.skip)
+        gradients_of = gradient_names(self.graph) if variant.backward else ()
+        written = self.graph.mutated_inputs()
+        mismatches: list[Mismatch] = []
+        for second, (values, inputs, base) in enumerate(zip(run.calls, calls, baselines)):
+            values = _as_tuple(values) + written_values(self.graph, inputs)
+            found = compare_outputs(
+                base.eager, values, base.reference, self.policy, gradients_of, written
+            )
+            mismatches += [dataclasses.replace(m, second_call=bool(second)) for m in found]
+        kind = OutcomeKind.MISMATCH if mismatches else OutcomeKind.OK
+        return VariantResult(variant.name, kind, mismatches=tuple(mismatches), seconds=seconds)
+
+    def reproducible(self, results: Sequence[VariantResult]) -> bool:
+        """Whether eager gives its baseline again, after other work: of the program, and of
+        the resized program when a second call mismatched."""
+        second = any(m.second_call for r in results for m in r.mismatches)
+        pairs = [(self.graph, self._baselines[False, False].eager)]
+        if second and self.resized() is not None:
+            pairs.append((self.resized(), self.baseline(False, True).eager))
+        return all(_reproducible(graph, self.seed, eager) for graph, eager in pairs)
 
 
 def check(
@@ -138,37 +262,13 @@ def check(
         return Outcome(OutcomeKind.INVALID, reason=f"eager failed: {type(exc).__name__}: {exc}")
     if len(eager) != len(again) or not all(map(_identical, eager, again)):
         return Outcome(OutcomeKind.SKIPPED, reason="eager is not bit-reproducible")
-    baselines = {False: _Baseline(eager, run_reference(graph, seed))}
-    if any(v.backward for v in variants):
-        baselines[True] = _backward_baseline(graph, seed, len(eager))
-    results = []
-    for variant in variants:
-        baseline = baselines[variant.backward]
-        if baseline.skip:
-            results.append(VariantResult(variant.name, OutcomeKind.SKIPPED, reason=baseline.skip))
-            continue
-        start = time.perf_counter()
-        outputs, crash = run_compiled(to_fx(graph), make_inputs(graph, seed), variant)
-        seconds = time.perf_counter() - start
-        if crash is not None:
-            results.append(
-                VariantResult(variant.name, OutcomeKind.CRASH, crash=crash, seconds=seconds)
-            )
-            continue
-        outputs = tuple(outputs) if isinstance(outputs, (tuple, list)) else (outputs,)
-        gradients_of = gradient_names(graph) if variant.backward else ()
-        mismatches = compare_outputs(
-            baseline.eager, outputs, baseline.reference, policy, gradients_of
-        )
-        kind = OutcomeKind.MISMATCH if mismatches else OutcomeKind.OK
-        results.append(VariantResult(variant.name, kind, mismatches=mismatches, seconds=seconds))
-    if any(r.kind is OutcomeKind.MISMATCH for r in results) and not _reproducible(
-        graph, seed, eager
-    ):
+    judge = _Judge(graph, seed, policy, eager)
+    results = tuple(judge.run(variant) for variant in variants)
+    if any(r.kind is OutcomeKind.MISMATCH for r in results) and not judge.reproducible(results):
         # Eager that is only sometimes nondeterministic (seen: garbage read under memory
         # reuse) can pass the two-run gate; a wrong answer is confirmed before it is reported.
         return Outcome(OutcomeKind.SKIPPED, reason="eager is not bit-reproducible")
-    return Outcome.from_results(tuple(results))
+    return Outcome.from_results(results)
 
 
 _CONFIRM_RUNS = 4  # extra eager runs before a mismatch is reported
@@ -194,5 +294,8 @@ def node_values(graph: Graph, seed: int) -> dict[str, object]:
         if node.op.has(Trait.CONSTANT):
             env[node.name] = attrs["value"]
         else:
-            env[node.name] = apply_op(node.op, [env[i] for i in node.inputs], attrs)
+            operands = [env[i] for i in node.inputs]
+            if node.op.mutates is not None:  # recorded values stay as they were before the write
+                operands[node.op.mutates] = operands[node.op.mutates].clone()
+            env[node.name] = apply_op(node.op, operands, attrs)
     return env

@@ -8,7 +8,9 @@ size-independent ``parts``:
 * crash: the exception type, its :func:`normalize_message` form, and the innermost
   PyTorch frames of its traceback (:func:`torch_frames`);
 * mismatch: the :class:`~torchfuzz.backends.outcome.MismatchKind` of the first mismatch
-  (the output index is left out: it moves when outputs are dropped);
+  (the output index is left out: it moves when outputs are dropped), then ``gradient``,
+  ``written input`` or ``second call`` when it is of an input gradient, of an input
+  written in place, or of a recompile variant's second call;
 * killed: the signal name (``SIGABRT``, ``SIGSEGV``);
 * timeout: nothing.
 
@@ -212,11 +214,18 @@ def _crash_signature(result: VariantResult) -> Signature:
 
 
 def _mismatch_signature(result: VariantResult) -> Signature:
-    # A wrong gradient and a wrong forward output are different bugs (not the input's name:
+    # A wrong gradient, a wrong in-place write to an input, a wrong forward output and a
+    # wrong result after recompiling for new sizes are different bugs (not the input's name:
     # that changes from program to program).
     first = result.mismatches[0]
-    parts = (first.kind.value, "gradient") if first.gradient_of else (first.kind.value,)
-    return Signature(MISMATCH, result.variant, parts)
+    parts = [first.kind.value]
+    if first.gradient_of:
+        parts.append("gradient")
+    if first.written_input:
+        parts.append("written input")
+    if first.second_call:
+        parts.append("second call")
+    return Signature(MISMATCH, result.variant, tuple(parts))
 
 
 _SIGNATURE_OF: Mapping[OutcomeKind, Callable[[VariantResult], Signature]] = {

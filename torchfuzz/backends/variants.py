@@ -46,6 +46,7 @@ from typing import Any
 
 import torch
 import torch._dynamo
+import torch.fx.experimental.symbolic_shapes
 
 from torchfuzz.backends.gradients import input_gradients, requiring_grad
 from torchfuzz.backends.outcome import Crash, Stage
@@ -54,6 +55,7 @@ log = logging.getLogger(__name__)
 
 __all__ = [
     "BUILTIN_VARIANTS",
+    "CompiledRun",
     "DEFAULT_VARIANTS",
     "UnknownBackendError",
     "UnknownVariantError",
@@ -61,6 +63,7 @@ __all__ = [
     "get_variant",
     "resolve_backend",
     "run_compiled",
+    "run_compiled_calls",
 ]
 
 _INDUCTOR = "inductor"
@@ -95,7 +98,11 @@ class Variant:
     ``backend`` is a registered backend name or an importable ``pkg.mod:attr``
     spec; config entries are ``(name, value)`` patches applied while compiling and
     running, with JSON-safe values.  A ``backward`` variant also differentiates the
-    compiled program and compares the input gradients.
+    compiled program and compares the input gradients.  A ``mark_dynamic`` variant
+    calls ``torch._dynamo.mark_dynamic`` on the input dims the runner chooses
+    (:func:`torchfuzz.passes.resize.marked_dims`) before each compiled call.  A
+    ``recompile`` variant calls the compiled program a second time, on the inputs of
+    the resized program (:func:`torchfuzz.passes.resize.resize`), and judges both calls.
     """
 
     name: str
@@ -105,6 +112,8 @@ class Variant:
     dynamo_config: tuple[tuple[str, object], ...] = ()
     inductor_config: tuple[tuple[str, object], ...] = ()
     backward: bool = False
+    mark_dynamic: bool = False
+    recompile: bool = False
 
     def __post_init__(self) -> None:
         if not self.name or not self.backend:
@@ -112,8 +121,9 @@ class Variant:
             raise ValueError(f"Variant needs a name and a backend, got {got}")
         if not (self.dynamic is None or isinstance(self.dynamic, bool)):
             raise ValueError(f"Variant.dynamic must be a bool or None: {self.dynamic!r}")
-        if not isinstance(self.backward, bool):
-            raise ValueError(f"Variant.backward must be a bool: {self.backward!r}")
+        for flag in ("backward", "mark_dynamic", "recompile"):
+            if not isinstance(getattr(self, flag), bool):
+                raise ValueError(f"Variant.{flag} must be a bool: {getattr(self, flag)!r}")
         object.__setattr__(
             self, "dynamo_config", _config_pairs(self.dynamo_config, "dynamo_config")
         )
@@ -139,6 +149,8 @@ class Variant:
             "dynamo_config": [[key, value] for key, value in self.dynamo_config],
             "inductor_config": [[key, value] for key, value in self.inductor_config],
             "backward": self.backward,
+            "mark_dynamic": self.mark_dynamic,
+            "recompile": self.recompile,
         }
 
     @classmethod
@@ -152,6 +164,8 @@ class Variant:
             dynamo_config=tuple((k, v) for k, v in data.get("dynamo_config", ())),
             inductor_config=tuple((k, v) for k, v in data.get("inductor_config", ())),
             backward=bool(data.get("backward", False)),
+            mark_dynamic=bool(data.get("mark_dynamic", False)),
+            recompile=bool(data.get("recompile", False)),
         )
 
 
@@ -182,6 +196,27 @@ BUILTIN_VARIANTS: Mapping[str, Variant] = types.MappingProxyType(
         "aot_eager_backward": Variant("aot_eager_backward", backend="aot_eager", backward=True),
         "inductor_backward": Variant(
             "inductor_backward", backend=_INDUCTOR, inductor_config=_EAGER_ROUNDING, backward=True
+        ),
+        # Chosen input dims marked dynamic, the others static; not in DEFAULT_VARIANTS.
+        "inductor_mark_dynamic": Variant(
+            "inductor_mark_dynamic",
+            backend=_INDUCTOR,
+            inductor_config=_EAGER_ROUNDING,
+            mark_dynamic=True,
+        ),
+        "aot_eager_mark_dynamic": Variant(
+            "aot_eager_mark_dynamic", backend="aot_eager", mark_dynamic=True
+        ),
+        # Automatic dynamic: the second call, on inputs of new sizes, recompiles.
+        "inductor_recompile": Variant(
+            "inductor_recompile",
+            backend=_INDUCTOR,
+            dynamic=None,
+            inductor_config=_EAGER_ROUNDING,
+            recompile=True,
+        ),
+        "aot_eager_recompile": Variant(
+            "aot_eager_recompile", backend="aot_eager", dynamic=None, recompile=True
         ),
     }
 )
@@ -253,6 +288,17 @@ class _TrackingBackend:
         return run
 
 
+@dataclass(frozen=True, slots=True)
+class CompiledRun:
+    """What the calls of one compiled program gave: each call's outputs (followed, for a
+    backward variant, by the input gradients), or the crash that ended them, or why they
+    cannot be judged (``skip``: a dim marked dynamic that the program specializes)."""
+
+    calls: tuple[object, ...] = ()
+    crash: Crash | None = None
+    skip: str = ""
+
+
 def run_compiled(
     fn: Callable[..., Any], inputs: Sequence[object], variant: Variant
 ) -> tuple[object, Crash | None]:
@@ -264,11 +310,32 @@ def run_compiled(
     reset first.  ``inputs`` are passed as is: a caller that reuses them must pass
     clones, since the program may mutate its inputs.
     """
+    run = run_compiled_calls(fn, [inputs], variant)
+    return (None, run.crash) if run.crash is not None else (run.calls[0], None)
+
+
+def run_compiled_calls(
+    fn: Callable[..., Any],
+    calls: Sequence[Sequence[object]],
+    variant: Variant,
+    marked: Sequence[Sequence[int]] = (),
+) -> CompiledRun:
+    """Compile ``fn`` once under ``variant`` and call it on each input list of ``calls``
+    in turn (as :func:`run_compiled` does for one), from a fresh Dynamo state.
+
+    ``marked`` gives, per input position, the dims to ``torch._dynamo.mark_dynamic``
+    on the tensors of every call right before it (after they became leaves requiring
+    grad, which are new tensor objects).  A program that specializes a marked dim makes
+    Dynamo raise ``ConstraintViolationError``: that is the program's fault (it has a
+    literal shape, or guards the size against another static size), so the run is
+    ``skip``-ped, not a crash.
+    """
     backend = resolve_backend(variant.backend)
     real = torch._dynamo.lookup_backend(backend) if isinstance(backend, str) else backend
     name = backend if isinstance(backend, str) else getattr(backend, "__name__", variant.backend)
     tracker = _TrackingBackend(real, name)
     torch._dynamo.reset()
+    results: list[object] = []
     with contextlib.ExitStack() as stack:
         stack.enter_context(torch._dynamo.config.patch(**dict(variant.dynamo_config)))
         if variant.inductor_config:
@@ -281,19 +348,36 @@ def run_compiled(
         )
         log.debug("running %s under variant %s", getattr(fn, "__name__", fn), variant.name)
         if variant.backward:
-            inputs = requiring_grad(inputs)
             stack.enter_context(torch.enable_grad())
-        try:
-            outputs = compiled(*inputs)
-        except Exception as exc:  # noqa: BLE001 - any failure is a finding
-            return None, _logged(variant, _crash_from(exc, tracker))
-        if not variant.backward:
-            return outputs, None
-        outputs = tuple(outputs) if isinstance(outputs, (tuple, list)) else (outputs,)
-        try:
-            return outputs + input_gradients(outputs, inputs), None
-        except Exception as exc:  # noqa: BLE001 - any failure is a finding
-            return None, _logged(variant, _backward_crash(exc))
+        for inputs in calls:
+            if variant.backward:
+                inputs = requiring_grad(inputs)
+            _mark_dynamic(inputs, marked)
+            try:
+                outputs = compiled(*inputs)
+            except Exception as exc:  # noqa: BLE001 - any failure is a finding
+                if any(isinstance(e, _CONSTRAINT_VIOLATION) for e in _exception_chain(exc)):
+                    first_line = next(iter(str(exc).strip().splitlines()), "")
+                    return CompiledRun(skip=f"the program specializes a marked dim: {first_line}")
+                return CompiledRun(crash=_logged(variant, _crash_from(exc, tracker)))
+            if variant.backward:
+                outputs = tuple(outputs) if isinstance(outputs, (tuple, list)) else (outputs,)
+                try:
+                    outputs = outputs + input_gradients(outputs, inputs)
+                except Exception as exc:  # noqa: BLE001 - any failure is a finding
+                    return CompiledRun(crash=_logged(variant, _backward_crash(exc)))
+            results.append(outputs)
+    return CompiledRun(calls=tuple(results))
+
+
+# Raised by Dynamo when a dim marked dynamic turns out static for the program.
+_CONSTRAINT_VIOLATION = torch.fx.experimental.symbolic_shapes.ConstraintViolationError
+
+
+def _mark_dynamic(inputs: Sequence[object], marked: Sequence[Sequence[int]]) -> None:
+    for value, dims in zip(inputs, marked):
+        if dims and isinstance(value, torch.Tensor):
+            torch._dynamo.mark_dynamic(value, list(dims))
 
 
 def _logged(variant: Variant, crash: Crash) -> Crash:

@@ -21,7 +21,8 @@ from torchfuzz.ir.ops.scalar import conversion
 from torchfuzz.ir.ops.view import CONTIGUOUS
 from torchfuzz.ir.types import ANY, ScalarSpec, Spec, TensorSpec, contiguous_strides
 from torchfuzz.passes import default_pipeline
-from torchfuzz.passes.infer import infer_spec
+from torchfuzz.passes.infer import infer_spec, may_alias
+from torchfuzz.passes.writes import overlaps
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +33,14 @@ _EXTRA_OUTPUTS = 2
 P_CONVERTED = 0.15
 # Share of non-contiguous tensor inputs laid out expanded (stride 0) instead.
 P_EXPANDED = 0.25
-_NO_REPEATS = frozenset({"distinct", "permutation"})  # domain kinds of values that never repeat
+# Chance that an in-place op writes a new node rather than a new graph input.
+P_WRITE_NODE = 0.6
+# Chance that a new graph input an in-place op writes is strided (never expanded: it is written).
+P_WRITE_STRIDED = 0.3
+# Storage offsets of graph inputs (elements): odd ones misalign vectorized loads.
+_OFFSETS = (1, 2, 3, 5, 8, 17)
+# Domain kinds of values that never repeat, or whose count an expanded layout would multiply.
+_NO_REPEATS = frozenset({"distinct", "permutation", "nonzero"})
 
 
 class GeneratorBug(Exception):
@@ -91,9 +99,13 @@ class _Builder:
     # Layout kinds added later draw from their own stream, so the programs of existing seeds
     # keep their structure (and their exact minimized forms) when layouts are added.
     layout_rng: random.Random = field(default_factory=random.Random)
+    offset_rng: random.Random = field(default_factory=random.Random)
+    empty_rng: random.Random = field(default_factory=random.Random)
     graph: Graph = field(default_factory=Graph)
     stats: GenerationStats = field(default_factory=GenerationStats)
     budget: int = 0
+    # Values an in-place op writes: read by that op alone, so never reused.
+    consumed: set[str] = field(default_factory=set)
 
     def __post_init__(self) -> None:
         o = self.options
@@ -111,15 +123,56 @@ class _Builder:
                 return reused
         if want.domain != ANY or self.budget <= 0 or depth >= self.options.max_depth:
             return self.leaf(want)
+        made = self._by_op(want, depth)
+        return self.leaf(want) if made is None else made
+
+    def _by_op(self, want: Want, depth: int) -> str | None:
+        """A new node making `want`, by the first op (in weighted random order) that can."""
         for op in self._op_order():
             proposal = op.propose(self.sampler, want)
             if proposal is None or not self._fits(op, proposal, want):
                 self.stats.dead_ends += 1
                 continue
             self.budget -= 1
-            operands = [self.operand(w, depth + 1) for w in proposal.inputs]
+            operands = self._operands(op, proposal, depth + 1)
             return self._add(op, operands, proposal.attrs, want)
-        return self.leaf(want)
+        return None
+
+    def _operands(self, op: OpDef, proposal: Proposal, depth: int) -> list[str]:
+        """The operands of a proposal; the one an in-place op writes is fresh, and consumed
+        at once, so neither its siblings nor later values read it."""
+        operands = []
+        for index, want in enumerate(proposal.inputs):
+            if index == op.mutates:
+                name = self._written(want, depth)
+                self.consumed.add(name)
+            else:
+                name = self.operand(want, depth)
+            operands.append(name)
+        return operands
+
+    def _written(self, want: Want, depth: int) -> str:
+        """A value for an in-place op to write that no other value reads: a new node sharing
+        its storage with no other value, or a new graph input of a writable layout."""
+        if (
+            want.domain == ANY
+            and self.budget > 0
+            and depth < self.options.max_depth
+            and self.rng.random() < P_WRITE_NODE
+        ):
+            made = self._by_op(want, depth)
+            if made is not None:
+                node = self.graph.node(made)
+                specs = [self.graph.spec(i) for i in node.inputs]
+                if not may_alias(node.op, specs, node.attr_map) and not overlaps(node.spec):
+                    return made
+                # A view (or a write) of another value: write a copy instead.
+                return self._add(CONTIGUOUS, [made], (), Want(want.shape, node.spec.dtype))
+        self.stats.leaves += 1
+        stride = contiguous_strides(want.shape)
+        if self.rng.random() < P_WRITE_STRIDED and sum(n > 1 for n in want.shape) >= 1:
+            stride = noncontiguous_strides(self.rng, want.shape)
+        return self.graph.add_input(TensorSpec(want.shape, stride, want.dtype), want.domain)
 
     def _fits(self, op: OpDef, proposal: Proposal, want: Want) -> bool:
         """Whether the op's natural result dtype is the wanted one. Mismatches are taken only
@@ -140,7 +193,8 @@ class _Builder:
         # FakeTensor's strides for broadcasting ops can differ from eager's, so an intermediate
         # is made dense explicitly rather than trusting its declared strides.
         if self.graph.is_input(name):
-            if self.graph.spec(name).is_contiguous:
+            spec = self.graph.spec(name)
+            if spec.is_contiguous and not spec.offset:
                 return name
             self.stats.dead_ends += 1
             return self.leaf(want)
@@ -152,7 +206,9 @@ class _Builder:
         matches = [
             v.name
             for v in self.graph.values()
-            if _matches(v.spec, want) and getattr(v, "domain", ANY) == ANY
+            if _matches(v.spec, want)
+            and getattr(v, "domain", ANY) == ANY
+            and v.name not in self.consumed
         ]
         return self.rng.choice(matches) if matches else None
 
@@ -164,6 +220,7 @@ class _Builder:
             if isinstance(v.spec, TensorSpec)
             and v.spec.shape == want.shape
             and getattr(v, "domain", ANY) == ANY
+            and v.name not in self.consumed
         ]
         if not matches:
             return None
@@ -173,13 +230,17 @@ class _Builder:
         steps = conversion(source, want.spec())
         for index, (op, attrs) in enumerate(steps):
             last = index == len(steps) - 1
-            name = self._add(op, [name], attrs, want if last else Want(want.shape, source.dtype))
+            # A step before the last keeps its natural dtype (`real` of complex is float).
+            step = None if last else infer_spec(op, [self.graph.spec(name)], dict(attrs)).dtype
+            name = self._add(op, [name], attrs, want if last else Want(want.shape, step))
         return name
 
     def leaf(self, want: Want) -> str:
         """A graph input (reusing one of the same spec and domain sometimes)."""
         same = [
-            i.name for i in self.graph.inputs if i.domain == want.domain and _matches(i.spec, want)
+            i.name
+            for i in self.graph.inputs
+            if i.domain == want.domain and _matches(i.spec, want) and i.name not in self.consumed
         ]
         if same and self.rng.random() < self.options.p_reuse:
             self.stats.reused += 1
@@ -197,7 +258,12 @@ class _Builder:
             # Expanding repeats values: not for data that must not repeat (ties, duplicates).
             if self.layout_rng.random() < P_EXPANDED and want.domain.kind not in _NO_REPEATS:
                 stride = expanded_strides(self.layout_rng, shape)
-        return self.graph.add_input(TensorSpec(shape, stride, want.dtype), want.domain)
+        # Operands that must be dense may be read by ops that address storage directly
+        # (as_strided's storage_offset counts from the storage start): no offset for them.
+        offset = 0
+        if not want.contiguous and self.offset_rng.random() < self.options.p_offset:
+            offset = self.offset_rng.choice(_OFFSETS)
+        return self.graph.add_input(TensorSpec(shape, stride, want.dtype, offset), want.domain)
 
     def _add(self, op: OpDef, operands: list[str], attrs: tuple, want: Want) -> str:
         specs = [self.graph.spec(o) for o in operands]
@@ -214,7 +280,9 @@ class _Builder:
             if not isinstance(natural, TensorSpec) or natural.shape != want.shape:
                 raise GeneratorBug(f"op {op.name} gave {natural} for wanted shape {want.shape}")
             declared = natural.with_dtype(want.dtype)
-            if want.shape not in self.sampler.shapes:
+            # Empty shapes flow only down from the output that wants one, never into the shapes
+            # that ops draw for other operands (many rules need sizes of at least 1).
+            if want.shape not in self.sampler.shapes and 0 not in want.shape:
                 self.sampler.shapes.append(want.shape)
         return self.graph.add_node(op, operands, attrs, declared)
 
@@ -227,9 +295,15 @@ class _Builder:
     # --- program ------------------------------------------------------------------------------
     def output_want(self) -> Want:
         dtype = self.rng.choice(self.options.dtypes)
-        if self.rng.random() < self.options.p_scalar_output:
+        # No Python scalar is complex (nor read out of a complex tensor): a tensor instead.
+        if self.rng.random() < self.options.p_scalar_output and not dtype.is_complex:
             return Want(None, _scalar_kind(dtype))
-        return Want(self.sampler.shape(min_rank=0), dtype)
+        shape = self.sampler.shape(min_rank=0)
+        # Empty tensors flow down from some outputs (drawn apart: seeds keep their programs).
+        if shape and self.empty_rng.random() < self.options.p_empty:
+            empty = self.empty_rng.randrange(len(shape))
+            shape = tuple(0 if d == empty else n for d, n in enumerate(shape))
+        return Want(shape, dtype)
 
 
 def _scalar_kind(dtype: torch.dtype) -> torch.dtype:
@@ -245,7 +319,7 @@ def _matches(spec: Spec, want: Want) -> bool:
         isinstance(spec, TensorSpec)
         and spec.shape == want.shape
         and spec.dtype == want.dtype
-        and (spec.is_contiguous or not want.contiguous)
+        and (spec.is_contiguous and not spec.offset or not want.contiguous)
     )
 
 
@@ -258,8 +332,15 @@ def generate_raw(
     ops = tuple(
         op for op in options.catalogue(catalogue) if not op.has(Trait.CAST) or op.weight > 0
     )
-    layouts = random.Random(f"layouts:{seed}")
-    builder = _Builder(rng, options, ops, tuple(op.weight for op in ops), layout_rng=layouts)
+    builder = _Builder(
+        rng,
+        options,
+        ops,
+        tuple(op.weight for op in ops),
+        layout_rng=random.Random(f"layouts:{seed}"),
+        offset_rng=random.Random(f"offsets:{seed}"),
+        empty_rng=random.Random(f"empty:{seed}"),
+    )
     outputs: list[str] = []
     wanted = rng.randint(1, options.max_outputs)
     # Programs whose outputs came out small (operands that must be fresh inputs stop growth)

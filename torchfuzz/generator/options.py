@@ -17,7 +17,11 @@ DEFAULT_DTYPES: tuple[torch.dtype, ...] = (
     torch.bfloat16,
     torch.int64,
     torch.int32,
+    torch.int16,
+    torch.int8,
+    torch.uint8,
     torch.bool,
+    torch.complex64,
 )
 
 
@@ -31,6 +35,8 @@ class GeneratorOptions:
     dtypes:           dtypes values may take.
     p_reuse:          chance of reusing an existing compatible value instead of a new one.
     p_noncontiguous:  chance that a tensor graph input is a non-contiguous layout.
+    p_offset:         chance that a tensor graph input starts at a storage offset.
+    p_empty:          chance that an output's wanted shape has a size-0 dim (empty tensors).
     max_outputs:      outputs per program, drawn in [1, max_outputs].
     p_scalar_output:  chance that an output is a Python scalar.
     ops:              only these ops: catalogue op names or family names (None: all).
@@ -40,11 +46,13 @@ class GeneratorOptions:
 
     num_nodes: int = 10
     max_depth: int = 6
-    max_rank: int = 4
+    max_rank: int = 5
     max_dim: int = 8
     dtypes: tuple[torch.dtype, ...] = DEFAULT_DTYPES
     p_reuse: float = 0.5
     p_noncontiguous: float = 0.15
+    p_offset: float = 0.1
+    p_empty: float = 0.03
     max_outputs: int = 2
     p_scalar_output: float = 0.1
     ops: tuple[str, ...] | None = None
@@ -55,7 +63,7 @@ class GeneratorOptions:
                 raise ValueError(f"option {name} must be at least 1")
         if not 0 <= self.max_rank <= 6:
             raise ValueError("option max_rank must be within 0..6")
-        for name in ("p_reuse", "p_noncontiguous", "p_scalar_output"):
+        for name in ("p_reuse", "p_noncontiguous", "p_offset", "p_empty", "p_scalar_output"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ValueError(f"option {name} must be a probability")
         if not self.dtypes:

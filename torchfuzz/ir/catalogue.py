@@ -6,8 +6,11 @@ import types
 from collections.abc import Iterable, Iterator
 
 from torchfuzz.ir.ops import (
+    complex,
     creation,
+    data_dependent,
     indexing,
+    inplace,
     layers,
     matmul,
     nn,
@@ -97,5 +100,8 @@ _FAMILIES = (
     matmul,
     nn,
     layers,
+    complex,
 )
-CATALOGUE = Catalogue(op for module in (*_FAMILIES, indexing, scatter) for op in module.OPS)
+CATALOGUE = Catalogue(
+    op for module in (*_FAMILIES, indexing, scatter, inplace, data_dependent) for op in module.OPS
+)

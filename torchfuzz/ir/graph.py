@@ -47,7 +47,7 @@ class Input:
     spec: Spec
     domain: Domain = ANY
     key: int = 0
-    data: tuple[bool | int | float, ...] | None = None
+    data: tuple[bool | int | float | complex, ...] | None = None
 
     def __post_init__(self) -> None:
         if self.data is not None:

@@ -31,13 +31,20 @@ def spec_to_dict(spec: Spec) -> dict[str, Any]:
             "shape": list(spec.shape),
             "stride": list(spec.stride),
             "dtype": dtype_name(spec.dtype),
+            # Only inputs built at a storage offset carry it: other cases read as before.
+            **({"offset": spec.offset} if spec.offset else {}),
         }
     return {"kind": "scalar", "dtype": dtype_name(spec.dtype)}
 
 
 def spec_from_dict(data: dict[str, Any]) -> Spec:
     if data["kind"] == "tensor":
-        return TensorSpec(tuple(data["shape"]), tuple(data["stride"]), parse_dtype(data["dtype"]))
+        return TensorSpec(
+            tuple(data["shape"]),
+            tuple(data["stride"]),
+            parse_dtype(data["dtype"]),
+            data.get("offset", 0),
+        )
     if data["kind"] == "scalar":
         return ScalarSpec(parse_dtype(data["dtype"]))
     raise CaseFormatError(f"unknown spec kind {data['kind']!r}")
@@ -64,9 +71,20 @@ def attr_from_json(value: Any) -> Any:
     raise CaseFormatError(f"bad attribute value {value!r}")
 
 
-def _literal(value: Any) -> bool | int | float:
+def _literal_to_json(value: bool | int | float | complex) -> Any:
+    """A literal input value; JSON has no complex numbers, so a complex one is [re, im]."""
+    return [value.real, value.imag] if isinstance(value, complex) else value
+
+
+def _literal(value: Any) -> bool | int | float | complex:
     if isinstance(value, (bool, int, float)):
         return value
+    if (
+        isinstance(value, list)
+        and len(value) == 2
+        and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)
+    ):
+        return complex(*value)
     raise CaseFormatError(f"bad literal input value {value!r}")
 
 
@@ -78,7 +96,7 @@ def graph_to_dict(graph: Graph) -> dict[str, Any]:
                 "spec": spec_to_dict(i.spec),
                 "domain": {"kind": i.domain.kind, "bound": i.domain.bound},
                 "key": i.key,
-                **({} if i.data is None else {"data": list(i.data)}),
+                **({} if i.data is None else {"data": [_literal_to_json(v) for v in i.data]}),
             }
             for i in graph.inputs
         ],

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import types
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
@@ -22,6 +23,8 @@ DTYPES: types.MappingProxyType[str, torch.dtype] = types.MappingProxyType(
         "uint8": torch.uint8,
         "bool": torch.bool,
         "complex64": torch.complex64,
+        # Only the fp64 reference of a complex64 program carries it (see passes/widen.py).
+        "complex128": torch.complex128,
     }
 )
 DTYPE_NAMES: types.MappingProxyType[torch.dtype, str] = types.MappingProxyType(
@@ -41,6 +44,7 @@ _SHORT = types.MappingProxyType(
         torch.uint8: "u8",
         torch.bool: "b8",
         torch.complex64: "c64",
+        torch.complex128: "c128",
     }
 )
 # A Python scalar's dtype is the widest torch dtype of its kind.
@@ -94,11 +98,18 @@ def _check_int_tuple(what: str, value: tuple[int, ...]) -> None:
 
 @dataclass(frozen=True, slots=True)
 class TensorSpec:
-    """A tensor value: shape, strides (elements, may be non-contiguous) and dtype."""
+    """A tensor value: shape, strides (elements, may be non-contiguous) and dtype.
+
+    `offset` is the storage offset (elements) of a graph input, which is built inside a larger
+    storage; intermediates and inferred specs keep 0. FakeTensor inference may ignore it: no
+    op's result shape, strides or dtype depend on where its operand starts in storage (only
+    `as_strided` addresses storage directly: an input it reads gets no offset).
+    """
 
     shape: tuple[int, ...]
     stride: tuple[int, ...]
     dtype: torch.dtype
+    offset: int = 0
 
     def __post_init__(self) -> None:
         _check_int_tuple("shape", self.shape)
@@ -107,6 +118,8 @@ class TensorSpec:
             raise ValueError(f"shape {self.shape} and stride {self.stride} differ in rank")
         if any(s < 0 for s in self.shape) or any(s < 0 for s in self.stride):
             raise ValueError(f"negative size or stride in {self.shape}/{self.stride}")
+        if not isinstance(self.offset, int) or isinstance(self.offset, bool) or self.offset < 0:
+            raise ValueError(f"storage offset must be a non-negative int, got {self.offset!r}")
         dtype_name(self.dtype)
 
     @staticmethod
@@ -128,10 +141,13 @@ class TensorSpec:
         return all(size <= 1 or s == e for size, s, e in zip(self.shape, self.stride, expected))
 
     def with_dtype(self, dtype: torch.dtype) -> TensorSpec:
-        return TensorSpec(self.shape, self.stride, dtype)
+        return TensorSpec(self.shape, self.stride, dtype, self.offset)
+
+    def with_offset(self, offset: int) -> TensorSpec:
+        return TensorSpec(self.shape, self.stride, self.dtype, offset)
 
     def storage_size(self) -> int:
-        """Elements of storage a tensor with these strides spans."""
+        """Elements of storage a tensor with these strides spans (from its offset on)."""
         if self.numel == 0:
             return 0
         return 1 + sum((size - 1) * s for size, s in zip(self.shape, self.stride))
@@ -141,6 +157,8 @@ class TensorSpec:
         text = f"{_SHORT[self.dtype]}[{dims}]"
         if not self.is_contiguous:
             text += "{" + ",".join(map(str, self.stride)) + "}"
+        if self.offset:
+            text += f"+{self.offset}"
         return text
 
 
@@ -174,7 +192,9 @@ class Domain:
 
     `kind` names the distribution; `bound` is the exclusive upper bound of index domains
     (`index`: any integers below it; `permutation`: distinct ones, for writes that must not
-    collide, so a tensor of this domain has at most `bound` elements).
+    collide, so a tensor of this domain has at most `bound` elements), and the count of
+    counted domains (`nonzero`: exactly `bound` nonzero elements; `exact`: every element is
+    `bound`), which make the result shapes of data-dependent ops known before the data is.
     """
 
     kind: str
@@ -183,11 +203,27 @@ class Domain:
     def __post_init__(self) -> None:
         if self.kind not in DOMAIN_KINDS:
             raise ValueError(f"unknown domain {self.kind!r}; known: {sorted(DOMAIN_KINDS)}")
-        if (self.kind in BOUNDED_KINDS) != (self.bound > 0):
-            raise ValueError(f"only {sorted(BOUNDED_KINDS)} domains have a positive bound: {self}")
+        if (self.kind in BOUNDED_KINDS | COUNTED_KINDS) != (self.bound > 0):
+            kinds = sorted(BOUNDED_KINDS | COUNTED_KINDS)
+            raise ValueError(f"only {kinds} domains have a positive bound: {self}")
 
     def __str__(self) -> str:
+        if self.kind in COUNTED_KINDS:
+            return f"{self.kind}={self.bound}"
         return f"{self.kind}<{self.bound}" if self.kind in BOUNDED_KINDS else self.kind
+
+    def admits(self, values: Sequence[bool | int | float | complex]) -> bool:
+        """Whether literal `values` (all of an input's elements) keep this domain's promise
+        about the data as a whole; value ranges of the other kinds are not promises."""
+        if self.kind == "nonzero":
+            return sum(v != 0 for v in values) == self.bound
+        if self.kind == "exact":
+            return all(v == self.bound for v in values)
+        if self.kind in BOUNDED_KINDS and not all(0 <= v < self.bound for v in values):
+            return False
+        if self.kind in ("distinct", "permutation"):
+            return len(set(values)) == len(values)
+        return True
 
 
 # Value ranges per domain kind as (float low, float high, int low, int high), ints inclusive.
@@ -200,10 +236,14 @@ DOMAIN_KINDS: types.MappingProxyType[str, tuple[float, float, int, int]] = types
         "distinct": (-2.0, 2.0, -4, 4),
         "index": (0.0, 0.0, 0, 0),
         "permutation": (0.0, 0.0, 0, 0),
+        "nonzero": (0.5, 2.0, 1, 4),  # magnitudes of the nonzero elements
+        "exact": (0.0, 0.0, 0, 0),
     }
 )
 # Integer domains below a bound: their range comes from the bound, not from DOMAIN_KINDS.
 BOUNDED_KINDS = frozenset({"index", "permutation"})
+# Domains whose bound is a count the data holds exactly (see `Domain`).
+COUNTED_KINDS = frozenset({"nonzero", "exact"})
 ANY = Domain("any")
 POSITIVE = Domain("positive")
 SMALL = Domain("small")
@@ -219,3 +259,14 @@ def index_domain(bound: int) -> Domain:
 def permutation_domain(bound: int) -> Domain:
     """Distinct integers in [0, bound): indices that never repeat (scatter without reduce)."""
     return Domain("permutation", bound)
+
+
+def nonzero_domain(count: int) -> Domain:
+    """Exactly `count` nonzero elements at seeded positions, zeros elsewhere (a mask whose
+    nonzero/masked_select result size is known)."""
+    return Domain("nonzero", count)
+
+
+def exact_domain(value: int) -> Domain:
+    """Every element (or the Python scalar) equals `value`: a size read back with `.item()`."""
+    return Domain("exact", value)

@@ -5,13 +5,14 @@ from __future__ import annotations
 import contextlib
 import functools
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import torch
 from torch._subclasses.fake_tensor import FakeTensorMode
 
 from torchfuzz.ir.ops.base import OpDef
+from torchfuzz.ir.ops.inplace import op_attrs, written_view
 from torchfuzz.ir.types import SCALAR_PYTHON_TYPES, ScalarSpec, Spec, TensorSpec
 
 # A representative value per Python scalar kind, for running ops on FakeTensors.
@@ -67,8 +68,32 @@ def spec_of(value: Any) -> Spec:
     raise InferenceError(f"unexpected result of type {type(value).__name__}")
 
 
+# How a call is made: run now (eager or FakeTensor), or recorded as an FX node.
+Call = Callable[[Callable[..., Any], tuple, dict[str, Any]], Any]
+
+
+def _call_now(target: Callable[..., Any], args: tuple, kwargs: dict[str, Any]) -> Any:
+    return target(*args, **kwargs)
+
+
+def write_in_place(op: OpDef, operands: Sequence[Any], attrs: dict[str, Any], call: Call) -> Any:
+    """An in-place op's calls, made through `call`: the view of the written operand (when the
+    node writes through one), then the op on it. Returns the written operand, the node's value.
+    The lowering and `apply_op` both use it, so the FX program and inference cannot drift."""
+    base = operands[op.mutates]
+    view, view_args = written_view(attrs)
+    written = base if view is None else call(view.target, (base, *view_args), {})
+    operands = [written if i == op.mutates else x for i, x in enumerate(operands)]
+    args, kwargs = call_args(op, operands, op_attrs(attrs))
+    call(op.target, args, kwargs)
+    return base
+
+
 def apply_op(op: OpDef, operands: Sequence[Any], attrs: dict[str, Any]) -> Any:
-    """Call the op on real or fake operands as the lowered program will."""
+    """Call the op on real or fake operands as the lowered program will (an in-place op
+    writes its operand and returns it)."""
+    if op.mutates is not None:
+        return write_in_place(op, operands, attrs, _call_now)
     args, kwargs = call_args(op, operands, attrs)
     result = op.target(*args, **kwargs)
     if op.select is not None:
@@ -79,7 +104,11 @@ def apply_op(op: OpDef, operands: Sequence[Any], attrs: dict[str, Any]) -> Any:
 def infer_spec(op: OpDef, specs: Sequence[Spec], attrs: dict[str, Any]) -> Spec:
     """The spec PyTorch gives `op` applied to operands of these specs."""
     if op.infer is not None:
-        return op.infer(specs, attrs)
+        try:
+            return op.infer(specs, attrs)
+        except ValueError as exc:  # the rule's verdict on an invalid application
+            args = ", ".join(map(str, specs))
+            raise InferenceError(f"{op.name}({args}, {attrs}): {exc}") from exc
     operands = [fake_value(s) for s in specs]
     try:
         with fake_mode(), _quiet(_FAKE_TENSOR_LOG):
@@ -88,3 +117,31 @@ def infer_spec(op: OpDef, specs: Sequence[Spec], attrs: dict[str, Any]) -> Spec:
         args = ", ".join(map(str, specs))
         raise InferenceError(f"{op.name}({args}, {attrs}): {type(exc).__name__}: {exc}") from exc
     return spec_of(result)
+
+
+def may_alias(op: OpDef, specs: Sequence[Spec], attrs: dict[str, Any]) -> bool:
+    """Whether `op`'s result may share storage with one of its operands: a view, an in-place
+    write, or an op such as reshape that returns a view for some layouts. Asked of the given
+    layouts and of dense ones, since eager's layouts can differ from FakeTensor's."""
+    if op.infer is not None:
+        return False  # Python scalars, `.item()` and constants hold no storage
+    dense = [
+        TensorSpec.contiguous(s.shape, s.dtype) if isinstance(s, TensorSpec) else s for s in specs
+    ]
+    for layout in (specs, dense):
+        operands = [fake_value(s) for s in layout]
+        try:
+            with fake_mode(), _quiet(_FAKE_TENSOR_LOG):
+                result = apply_op(op, operands, attrs)
+        except Exception:  # PyTorch's verdict on this layout; assume the worst
+            return True
+        if isinstance(result, torch.Tensor) and any(
+            isinstance(x, torch.Tensor) and same_storage(x, result) for x in operands
+        ):
+            return True
+    return False
+
+
+def same_storage(a: torch.Tensor, b: torch.Tensor) -> bool:
+    """Whether two (fake or real) tensors are views of one storage."""
+    return a.untyped_storage()._cdata == b.untyped_storage()._cdata

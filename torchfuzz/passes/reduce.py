@@ -106,14 +106,24 @@ def reshape_input(graph: Graph, name: str, shape: tuple[int, ...]) -> Graph | No
 
 
 def make_dense(graph: Graph, name: str) -> Graph | None:
-    """Make a non-contiguous tensor input contiguous."""
+    """Make a non-contiguous tensor input contiguous (its storage offset stays)."""
     spec = graph.spec(name)
     if not isinstance(spec, TensorSpec) or spec.is_contiguous:
         return None
     result = graph.copy()
     result.replace_input(
-        name, spec=TensorSpec(spec.shape, contiguous_strides(spec.shape), spec.dtype)
+        name, spec=TensorSpec(spec.shape, contiguous_strides(spec.shape), spec.dtype, spec.offset)
     )
+    return respecify(result)
+
+
+def drop_offset(graph: Graph, name: str) -> Graph | None:
+    """Build a tensor input at the start of its storage (its strides stay)."""
+    spec = graph.spec(name)
+    if not isinstance(spec, TensorSpec) or not spec.offset:
+        return None
+    result = graph.copy()
+    result.replace_input(name, spec=spec.with_offset(0))
     return respecify(result)
 
 
@@ -159,9 +169,10 @@ def default_attrs(graph: Graph, node: str) -> list[tuple[tuple[str, Any], ...]]:
 
 
 def set_values(graph: Graph, name: str, values: Sequence[bool | int | float]) -> Graph | None:
-    """Give an input literal values."""
+    """Give an input literal values; None where they break its domain's promise (a count of
+    nonzeros, distinct values) that result shapes or tie-free results rely on."""
     inp = graph.value(name)
-    if not isinstance(inp, Input) or inp.data == tuple(values):
+    if not isinstance(inp, Input) or inp.data == tuple(values) or not inp.domain.admits(values):
         return None
     result = graph.copy()
     result.replace_input(name, data=tuple(values))
@@ -174,4 +185,9 @@ def value_cost(inp: Input) -> int:
     if inp.data is None:
         count = inp.spec.numel if isinstance(inp.spec, TensorSpec) else 1
         return 3 * count + 1
-    return sum(0 if v == 0 else 1 if float(v).is_integer() else 2 for v in inp.data)
+    return sum(0 if v == 0 else 1 if _integral(v) else 2 for v in inp.data)
+
+
+def _integral(value: bool | int | float | complex) -> bool:
+    parts = (value.real, value.imag) if isinstance(value, complex) else (value,)
+    return all(float(p).is_integer() for p in parts)

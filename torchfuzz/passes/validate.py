@@ -19,9 +19,11 @@ import torch
 
 from torchfuzz.ir.graph import Graph, Node
 from torchfuzz.ir.ops.base import OpDef, Trait, positional
+from torchfuzz.ir.ops.inplace import op_attrs
 from torchfuzz.ir.types import ScalarSpec, Spec, TensorSpec, dtype_name
 from torchfuzz.passes.base import Pass, PassError, PassResult
 from torchfuzz.passes.infer import apply_op, fake_mode, fake_value, spec_of
+from torchfuzz.passes.writes import alias_violation, view_attrs_violation, write_violation
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +82,10 @@ def _check_structure(graph: Graph) -> None:
     for node in graph.nodes:
         _check_signature(graph, node)
     _check_liveness(graph)
+    for node in graph.nodes:
+        broken = write_violation(graph, node) if node.op.mutates is not None else None
+        if broken is not None:
+            raise _fail(graph, broken, node.name)
 
 
 def _check_acyclic_and_ordered(graph: Graph) -> None:
@@ -132,6 +138,11 @@ def _check_signature(graph: Graph, node: Node) -> None:
     op, attrs = node.op, node.attr_map
     if len(attrs) != len(node.attrs):
         raise _fail(graph, f"{op.name}: an attribute is given twice", node.name)
+    if op.mutates is not None:
+        broken = view_attrs_violation(node)
+        if broken is not None:
+            raise _fail(graph, broken, node.name)
+        attrs = op_attrs(attrs)
     if op.select is not None and not _is_int(attrs.get(op.select)):
         raise _fail(
             graph,
@@ -265,6 +276,9 @@ def _check_semantics(graph: Graph) -> None:
         mismatch = spec_mismatch(node.spec, spec)
         if mismatch is not None:
             raise _fail(graph, mismatch, node.name)
+        broken = alias_violation(graph, node, values) if node.op.mutates is not None else None
+        if broken is not None:
+            raise _fail(graph, broken, node.name)
         values[node.name], specs[node.name] = value, spec
 
 

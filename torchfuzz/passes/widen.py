@@ -10,22 +10,27 @@ from torchfuzz.ir.graph import Graph
 from torchfuzz.ir.types import TensorSpec
 
 _WIDE = torch.float64
+_WIDE_COMPLEX = torch.complex128
 
 
-def _widen_dtype(dtype: torch.dtype) -> torch.dtype:
+def widen_dtype(dtype: torch.dtype) -> torch.dtype:
+    """The reference's dtype for `dtype`: float64 for floats, complex128 for complex."""
+    if dtype.is_complex:
+        return _WIDE_COMPLEX
     return _WIDE if dtype.is_floating_point else dtype
 
 
 def _widen_attr(value: Any) -> Any:
     if isinstance(value, torch.dtype):
-        return _widen_dtype(value)
+        return widen_dtype(value)
     if isinstance(value, tuple):
         return tuple(_widen_attr(v) for v in value)
     return value
 
 
 def widen_floats(graph: Graph) -> Graph:
-    """A copy with every floating dtype (inputs, results, dtype attributes) made float64.
+    """A copy with every floating dtype (inputs, results, dtype attributes) made float64,
+    and every complex one complex128.
 
     Run it under `torch.set_default_dtype(torch.float64)` so that int->float ops widen too.
     Declared specs of the copy are not re-validated: only its values are used.
@@ -33,11 +38,11 @@ def widen_floats(graph: Graph) -> Graph:
     wide = graph.copy()
     for inp in wide.inputs:
         if isinstance(inp.spec, TensorSpec):
-            wide.replace_input(inp.name, spec=inp.spec.with_dtype(_widen_dtype(inp.spec.dtype)))
+            wide.replace_input(inp.name, spec=inp.spec.with_dtype(widen_dtype(inp.spec.dtype)))
     for node in wide.nodes:
         spec = node.spec
         if isinstance(spec, TensorSpec):
-            spec = spec.with_dtype(_widen_dtype(spec.dtype))
+            spec = spec.with_dtype(widen_dtype(spec.dtype))
         attrs = tuple((k, _widen_attr(v)) for k, v in node.attrs)
         wide.replace_node(node.name, spec=spec, attrs=attrs)
     return wide

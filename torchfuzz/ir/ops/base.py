@@ -6,7 +6,9 @@ how its result dtype is decided (`promotion`, PyTorch's own elementwise rule), a
 
 from __future__ import annotations
 
+import dataclasses
 import enum
+import functools
 import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -24,6 +26,7 @@ INT_DTYPES = frozenset({torch.int64, torch.int32, torch.int16, torch.int8, torch
 BOOL_DTYPES = frozenset({torch.bool})
 REAL_DTYPES = FLOAT_DTYPES | INT_DTYPES | BOOL_DTYPES
 SIGNED_NUMERIC = FLOAT_DTYPES | (INT_DTYPES - {torch.uint8})
+COMPLEX_DTYPES = frozenset({torch.complex64})
 
 
 class Trait(enum.Enum):
@@ -118,6 +121,23 @@ class SpecSampler:
 ProposeFn = Callable[[SpecSampler, Want], "Proposal | None"]
 LowerArgs = Callable[[Sequence[Any], dict[str, Any]], tuple[tuple[Any, ...], dict[str, Any]]]
 InferFn = Callable[[Sequence[Spec], dict[str, Any]], Spec]
+
+
+def nonempty(rule: Callable[..., Any]) -> Callable[..., Any]:
+    """A `propose` (or shape rule) that declines wanted shapes with a size-0 dim: for ops that
+    reject empty operands or whose rule needs a positive size (an index into the dim)."""
+
+    @functools.wraps(rule)
+    def guarded(s: SpecSampler, want: Any, *rest: Any) -> Any:
+        shape = want.shape if isinstance(want, Want) else want
+        return None if shape is not None and 0 in shape else rule(s, want, *rest)
+
+    return guarded
+
+
+def declining_empty(op: OpDef) -> OpDef:
+    """`op` with a `propose` that declines wanted shapes with a size-0 dim."""
+    return dataclasses.replace(op, propose=nonempty(op.propose))
 
 
 def positional(

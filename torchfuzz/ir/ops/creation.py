@@ -16,6 +16,7 @@ import torch
 
 from torchfuzz.ir.ops.base import (
     BOOL_DTYPES,
+    COMPLEX_DTYPES,
     FLOAT_DTYPES,
     INT_DTYPES,
     REAL_DTYPES,
@@ -23,18 +24,21 @@ from torchfuzz.ir.ops.base import (
     Proposal,
     SpecSampler,
     Want,
+    nonempty,
 )
 
 aten = torch.ops.aten
 Attrs = tuple[tuple[str, Any], ...]
 NUMERIC = FLOAT_DTYPES | INT_DTYPES
+# Ops that read no values (or only fill them) make complex64 too.
+FILLED = REAL_DTYPES | COMPLEX_DTYPES
 
 
 def fill_value(s: SpecSampler, dtype: torch.dtype) -> bool | int | float:
     """A Python value that fits `dtype` exactly (no float truncated to an integer)."""
     if dtype == torch.bool:
         return s.chance(0.5)
-    if dtype.is_floating_point:
+    if dtype.is_floating_point or dtype.is_complex:
         return round(s.rng.uniform(-2.0, 2.0), 3)
     return s.rng.randint(0 if dtype == torch.uint8 else -4, 4)
 
@@ -51,7 +55,7 @@ def like(filled: bool) -> Callable[[SpecSampler, Want], Proposal | None]:
     """zeros_like/ones_like/full_like: the operand's shape (and layout), maybe another dtype."""
 
     def propose(s: SpecSampler, want: Want) -> Proposal | None:
-        if want.is_scalar or want.dtype not in REAL_DTYPES:
+        if want.is_scalar or want.dtype not in FILLED:
             return None
         dtype, attrs = _source_dtype(s, want)
         value = (("fill_value", fill_value(s, want.dtype)),) if filled else ()
@@ -64,7 +68,7 @@ def new(filled: bool) -> Callable[[SpecSampler, Want], Proposal | None]:
     """new_zeros/new_ones/new_full: the wanted size, the operand's dtype unless one is given."""
 
     def propose(s: SpecSampler, want: Want) -> Proposal | None:
-        if want.is_scalar or want.dtype not in REAL_DTYPES:
+        if want.is_scalar or want.dtype not in FILLED:
             return None
         dtype, attrs = _source_dtype(s, want)
         value = (("fill_value", fill_value(s, want.dtype)),) if filled else ()
@@ -74,7 +78,7 @@ def new(filled: bool) -> Callable[[SpecSampler, Want], Proposal | None]:
 
 
 def _propose_fill(s: SpecSampler, want: Want) -> Proposal | None:
-    if want.is_scalar or want.dtype not in REAL_DTYPES:
+    if want.is_scalar or want.dtype not in FILLED:
         return None
     return Proposal((Want(want.shape, want.dtype),), (("value", fill_value(s, want.dtype)),))
 
@@ -109,6 +113,7 @@ def _sized(s: SpecSampler, shape: tuple[int, ...], dtype: torch.dtype) -> Attrs:
     return (("size", shape),)
 
 
+@nonempty
 def _arange(s: SpecSampler, shape: tuple[int, ...], dtype: torch.dtype) -> Attrs:
     """start, end, step with exactly `n` values, all exact in `dtype` (end may be mid-step)."""
     (n,) = shape
@@ -155,16 +160,16 @@ def creation(
 
 
 OPS: tuple[OpDef, ...] = (
-    creation("zeros_like", aten.zeros_like.default, like(False), weight=0.4),
-    creation("ones_like", aten.ones_like.default, like(False), weight=0.4),
-    creation("full_like", aten.full_like.default, like(True), weight=0.4),
-    creation("new_zeros", aten.new_zeros.default, new(False)),
-    creation("new_ones", aten.new_ones.default, new(False)),
-    creation("new_full", aten.new_full.default, new(True)),
-    creation("fill", aten.fill.Scalar, _propose_fill),
+    creation("zeros_like", aten.zeros_like.default, like(False), FILLED, 0.4),
+    creation("ones_like", aten.ones_like.default, like(False), FILLED, 0.4),
+    creation("full_like", aten.full_like.default, like(True), FILLED, 0.4),
+    creation("new_zeros", aten.new_zeros.default, new(False), FILLED),
+    creation("new_ones", aten.new_ones.default, new(False), FILLED),
+    creation("new_full", aten.new_full.default, new(True), FILLED),
+    creation("fill", aten.fill.Scalar, _propose_fill, FILLED),
     creation("fill_tensor", aten.fill.Tensor, _propose_fill_tensor, weight=0.4),
-    creation("zeros", aten.zeros.default, created(REAL_DTYPES, None, _sized)),
-    creation("ones", aten.ones.default, created(REAL_DTYPES, None, _sized)),
+    creation("zeros", aten.zeros.default, created(FILLED, None, _sized), FILLED),
+    creation("ones", aten.ones.default, created(FILLED, None, _sized), FILLED),
     creation("arange", aten.arange.start_step, created(NUMERIC, 1, _arange), NUMERIC, 0.5),
     creation("linspace", aten.linspace.default, created(NUMERIC, 1, _linspace), NUMERIC, 0.6),
     creation(

@@ -23,6 +23,7 @@ from torchfuzz.ir.ops.base import (
     SpecSampler,
     Trait,
     Want,
+    nonempty,
     positional,
 )
 from torchfuzz.ir.ops.losses import attr_choice, named, no_attrs
@@ -153,6 +154,7 @@ _CONV_WINDOWS = {False: (_conv_size, _conv_window), True: (_transposed_size, _tr
 def _conv(k: int, transposed: bool) -> Rule:
     """convNd / conv_transposeNd: groups split the channels; bias is optional."""
 
+    @nonempty
     def rule(s: SpecSampler, want: Shape, dtype: torch.dtype):
         if not _spatial_rank_ok(want, k):
             return None
@@ -176,6 +178,7 @@ def _conv(k: int, transposed: bool) -> Rule:
 
 
 def _pool(k: int, dilate: bool, extra: Callable[[SpecSampler], Attrs]) -> Rule:
+    @nonempty
     def rule(s: SpecSampler, want: Shape, dtype: torch.dtype):
         ceil = s.chance(0.3)  # max_pool1d: eager's result is dense, FakeTensor's need not be
         fit = _fit(s, want[-k:], _pool_size(ceil), _pool_window(dilate)) if want else None
@@ -201,6 +204,7 @@ def _avg_attrs(divisor: bool) -> Callable[[SpecSampler], Attrs]:
 def _adaptive(k: int) -> Rule:
     """Adaptive pools take any input size; max pools return (values, indices): values only."""
 
+    @nonempty
     def rule(s: SpecSampler, want: Shape, dtype: torch.dtype):
         if not _spatial_rank_ok(want, k):
             return None
@@ -219,6 +223,7 @@ def _affine(s: SpecSampler, shape: Shape, dtype: torch.dtype) -> tuple[Want, ...
     return (Want(shape, dtype),) * s.rng.randint(0, 2)  # weight, then bias
 
 
+@nonempty
 def _group_norm(s: SpecSampler, want: Shape, dtype: torch.dtype):
     if len(want) < 2:
         return None
@@ -227,6 +232,7 @@ def _group_norm(s: SpecSampler, want: Shape, dtype: torch.dtype):
     return inputs, (("num_groups", groups),) + _eps(s)
 
 
+@nonempty
 def _batch_norm(s: SpecSampler, want: Shape, dtype: torch.dtype):
     """Eval form: normalized by running statistics (the variance a fresh positive input)."""
     if len(want) < 2:
@@ -238,6 +244,7 @@ def _batch_norm(s: SpecSampler, want: Shape, dtype: torch.dtype):
     return inputs, attrs + (("cudnn_enabled", False),)
 
 
+@nonempty
 def _instance_norm(s: SpecSampler, want: Shape, dtype: torch.dtype):
     if len(want) < 3:
         return None

@@ -7,9 +7,10 @@ from typing import Any
 
 import torch
 
-from torchfuzz.ir.ops.base import FLOAT_DTYPES, OpDef, Proposal, SpecSampler, Want
+from torchfuzz.ir.ops.base import COMPLEX_DTYPES, FLOAT_DTYPES, OpDef, Proposal, SpecSampler, Want
 
 aten = torch.ops.aten
+PRODUCT_DTYPES = FLOAT_DTYPES | COMPLEX_DTYPES
 Shape = tuple[int, ...]
 # Wanted output shape -> operand shapes and attributes (None: this op can't make it).
 ShapeRule = Callable[
@@ -83,17 +84,18 @@ def _linear(s: SpecSampler, want: Shape):
 
 
 def product(name: str, target: Callable, rule: ShapeRule, weight: float = 1.0) -> OpDef:
-    """A matrix product: every operand has the same float dtype (these ops do not promote)."""
+    """A matrix product: every operand has the same float or complex dtype (these ops do not
+    promote)."""
 
     def propose(s: SpecSampler, want: Want) -> Proposal | None:
-        dtype = want.dtype if want.dtype in FLOAT_DTYPES else s.dtype(FLOAT_DTYPES)
+        dtype = want.dtype if want.dtype in PRODUCT_DTYPES else s.dtype(PRODUCT_DTYPES)
         found = None if want.is_scalar or dtype is None else rule(s, want.shape)
         if found is None:
             return None
         shapes, attrs = found
         return Proposal(tuple(Want(shape, dtype) for shape in shapes), attrs)
 
-    return OpDef(name, target, "matmul", propose, weight=weight, dtypes=FLOAT_DTYPES)
+    return OpDef(name, target, "matmul", propose, weight=weight, dtypes=PRODUCT_DTYPES)
 
 
 OPS: tuple[OpDef, ...] = (

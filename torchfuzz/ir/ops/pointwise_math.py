@@ -27,7 +27,16 @@ from torchfuzz.ir.ops.base import (
     Trait,
     Want,
 )
-from torchfuzz.ir.ops.pointwise import NUMERIC, binary, operand_dtype, unary, with_scalar
+from torchfuzz.ir.ops.pointwise import (
+    C_NUMERIC,
+    C_SIGNED,
+    NUMERIC,
+    binary,
+    mixable,
+    operand_dtype,
+    unary,
+    with_scalar,
+)
 from torchfuzz.ir.types import ANY, POSITIVE, SMALL, UNIT, Domain
 
 aten = torch.ops.aten
@@ -92,6 +101,10 @@ def elementwise(
         dtypes = [first] + [
             first if same_dtype or s.chance(0.7) else s.dtype(allowed) for _ in domains[1:]
         ]
+        if None in dtypes:  # the program's dtypes have none of the allowed ones
+            return None
+        if not mixable(*dtypes):
+            dtypes = [first] * len(dtypes)
         inputs = tuple(
             Want(shape, dtype, domain, contiguous)
             for shape, dtype, domain in zip(shapes, dtypes, domains, strict=True)
@@ -151,12 +164,14 @@ def _bound(key: str) -> AttrSampler:
 OPS: tuple[OpDef, ...] = (
     # trig and hyperbolic (INT_TO_FLOAT); uint8 is left out where its data would wrap around
     # (`small`/`unit` ints are signed), atanh/erfinv take floats only (int +-1 gives +-inf).
-    in_family(unary("tan", aten.tan.default, P.INT_TO_FLOAT, SIGNED_NUMERIC, SMALL, 0.5)),
-    in_family(unary("asin", aten.asin.default, P.INT_TO_FLOAT, SIGNED_NUMERIC, UNIT, 0.4)),
-    in_family(unary("acos", aten.acos.default, P.INT_TO_FLOAT, SIGNED_NUMERIC, UNIT, 0.4)),
+    # Complex data of `unit`/`small` domains has modulus below 1: away from the branch cuts of
+    # asin/acos/atanh (real |x| > 1).
+    in_family(unary("tan", aten.tan.default, P.INT_TO_FLOAT, C_SIGNED, SMALL, 0.5)),
+    in_family(unary("asin", aten.asin.default, P.INT_TO_FLOAT, C_SIGNED, UNIT, 0.4)),
+    in_family(unary("acos", aten.acos.default, P.INT_TO_FLOAT, C_SIGNED, UNIT, 0.4)),
     in_family(unary("atan", aten.atan.default, P.INT_TO_FLOAT, NUMERIC, ANY, 0.5)),
-    in_family(unary("sinh", aten.sinh.default, P.INT_TO_FLOAT, SIGNED_NUMERIC, SMALL, 0.4)),
-    in_family(unary("cosh", aten.cosh.default, P.INT_TO_FLOAT, SIGNED_NUMERIC, SMALL, 0.4)),
+    in_family(unary("sinh", aten.sinh.default, P.INT_TO_FLOAT, C_SIGNED, SMALL, 0.4)),
+    in_family(unary("cosh", aten.cosh.default, P.INT_TO_FLOAT, C_SIGNED, SMALL, 0.4)),
     in_family(unary("asinh", aten.asinh.default, P.INT_TO_FLOAT, NUMERIC, ANY, 0.4)),
     # acosh needs x >= 1: only `positive` ints (1..4) fit; `positive` floats start at 0.5.
     in_family(unary("acosh", aten.acosh.default, P.INT_TO_FLOAT, INT_DTYPES, POSITIVE, 0.4)),
@@ -166,16 +181,16 @@ OPS: tuple[OpDef, ...] = (
     in_family(unary("sinc", aten.sinc.default, P.INT_TO_FLOAT, NUMERIC, ANY, 0.4)),
     # exp and log in other bases, error functions
     in_family(unary("exp2", aten.exp2.default, P.INT_TO_FLOAT, SIGNED_NUMERIC, SMALL, 0.5)),
-    in_family(unary("log2", aten.log2.default, P.INT_TO_FLOAT, NUMERIC, POSITIVE, 0.5)),
-    in_family(unary("log10", aten.log10.default, P.INT_TO_FLOAT, NUMERIC, POSITIVE, 0.4)),
+    in_family(unary("log2", aten.log2.default, P.INT_TO_FLOAT, C_NUMERIC, POSITIVE, 0.5)),
+    in_family(unary("log10", aten.log10.default, P.INT_TO_FLOAT, C_NUMERIC, POSITIVE, 0.4)),
     in_family(unary("erfc", aten.erfc.default, P.INT_TO_FLOAT, NUMERIC, ANY, 0.4)),
     in_family(unary("erfinv", aten.erfinv.default, P.INT_TO_FLOAT, FLOAT_DTYPES, UNIT, 0.4)),
     # logit without eps needs data in (0, 1), which no domain gives: eps is always set.
     with_attrs(unary("logit", aten.logit.default, P.INT_TO_FLOAT, NUMERIC, ANY, 0.4), _logit_eps),
     # sign-like and rounding (DEFAULT), on fresh inputs
-    in_family(unary("sgn", aten.sgn.default, P.DEFAULT, NUMERIC, SMALL, 0.4)),
+    in_family(unary("sgn", aten.sgn.default, P.DEFAULT, C_NUMERIC, SMALL, 0.4)),
     in_family(unary("frac", aten.frac.default, P.DEFAULT, FLOAT_DTYPES, POSITIVE, 0.4)),
-    in_family(unary("positive", aten.positive.default, P.DEFAULT, NUMERIC, ANY, 0.3)),
+    in_family(unary("positive", aten.positive.default, P.DEFAULT, C_NUMERIC, ANY, 0.3)),
     with_attrs(
         unary("nan_to_num", aten.nan_to_num.default, P.DEFAULT, NUMERIC, ANY, 0.3), _nan_to_num
     ),
@@ -239,8 +254,8 @@ OPS: tuple[OpDef, ...] = (
         )
     ),
     # alpha-scaled arithmetic (DEFAULT): alpha is an int unless every operand is a float
-    elementwise("add_alpha", aten.add.Tensor, P.DEFAULT, NUMERIC, (ANY, ANY), attrs=_alpha),
-    elementwise("sub_alpha", aten.sub.Tensor, P.DEFAULT, NUMERIC, (ANY, ANY), attrs=_alpha),
+    elementwise("add_alpha", aten.add.Tensor, P.DEFAULT, C_NUMERIC, (ANY, ANY), attrs=_alpha),
+    elementwise("sub_alpha", aten.sub.Tensor, P.DEFAULT, C_NUMERIC, (ANY, ANY), attrs=_alpha),
     elementwise("rsub", aten.rsub.Tensor, P.DEFAULT, NUMERIC, (ANY, ANY), attrs=_maybe_alpha),
     with_attrs(
         with_scalar("rsub_scalar", aten.rsub.Scalar, P.DEFAULT, NUMERIC, weight=0.4), _maybe_alpha
@@ -302,7 +317,9 @@ OPS: tuple[OpDef, ...] = (
     elementwise(
         "lerp_tensor", aten.lerp.Tensor, P.DEFAULT, FLOAT_DTYPES, (ANY, ANY, ANY), same_dtype=True
     ),
-    elementwise("addcmul", aten.addcmul.default, P.DEFAULT, NUMERIC, (ANY, ANY, ANY), attrs=_value),
+    elementwise(
+        "addcmul", aten.addcmul.default, P.DEFAULT, C_NUMERIC, (ANY, ANY, ANY), attrs=_value
+    ),
     elementwise(
         "addcdiv",
         aten.addcdiv.default,

@@ -11,6 +11,7 @@ import torch
 
 from torchfuzz.ir.ops.base import (
     BOOL_DTYPES,
+    COMPLEX_DTYPES,
     FLOAT_DTYPES,
     INT_DTYPES,
     REAL_DTYPES,
@@ -32,6 +33,7 @@ DtypePick = Callable[[SpecSampler, torch.dtype], "tuple[torch.dtype | None, Attr
 # Extra attributes that depend on how many elements each output element reduces.
 ExtraAttrs = Callable[[SpecSampler, int], Attrs]
 REDUCTION = frozenset({Trait.REDUCTION})
+INEXACT = FLOAT_DTYPES | COMPLEX_DTYPES
 # Accumulating a narrower dtype into a wider one through the `dtype=` argument.
 _WIDENING = {
     torch.float64: FLOAT_DTYPES,
@@ -58,6 +60,11 @@ def _accumulating(s: SpecSampler, want: torch.dtype) -> tuple[torch.dtype | None
     return (want if want in FLOAT_DTYPES else s.dtype(REAL_DTYPES)), ()
 
 
+def _accumulating_complex(s: SpecSampler, want: torch.dtype) -> tuple[torch.dtype | None, Attrs]:
+    """sum/prod of complex64 too (nansum has no complex kernel)."""
+    return (want, ()) if want in COMPLEX_DTYPES else _accumulating(s, want)
+
+
 def _keeping(allowed: frozenset[torch.dtype]) -> DtypeRule:
     """The result has the operand's dtype."""
 
@@ -77,6 +84,7 @@ def _indexing(s: SpecSampler, want: torch.dtype) -> tuple[torch.dtype | None, At
 
 # sum/prod take every real dtype: see the three branches of `_accumulating`.
 ACCUMULATING = DtypeRule(_accumulating, REAL_DTYPES)
+C_ACCUMULATING = DtypeRule(_accumulating_complex, REAL_DTYPES | COMPLEX_DTYPES)
 INDEXING = DtypeRule(_indexing, _INDEXED)
 
 
@@ -150,14 +158,14 @@ def reduction(
 
 
 OPS: tuple[OpDef, ...] = (
-    reduction("sum", aten.sum.dim_IntList, ACCUMULATING, weight=1.5),
-    reduction("mean", aten.mean.dim, _keeping(FLOAT_DTYPES)),
+    reduction("sum", aten.sum.dim_IntList, C_ACCUMULATING, weight=1.5),
+    reduction("mean", aten.mean.dim, _keeping(INEXACT)),
     reduction("amax", aten.amax.default, _keeping(REAL_DTYPES)),
     reduction("amin", aten.amin.default, _keeping(REAL_DTYPES)),
-    reduction("prod", aten.prod.dim_int, ACCUMULATING, "one", SMALL, weight=0.5),
+    reduction("prod", aten.prod.dim_int, C_ACCUMULATING, "one", SMALL, weight=0.5),
     reduction("var", aten.var.correction, _keeping(FLOAT_DTYPES), extra=_correction, weight=0.7),
     reduction("argmax", aten.argmax.default, INDEXING, "one", DISTINCT, weight=0.7),
     reduction("argmin", aten.argmin.default, INDEXING, "one", DISTINCT, weight=0.7),
-    reduction("sum_all", aten.sum.default, ACCUMULATING, "all", weight=0.5),
+    reduction("sum_all", aten.sum.default, C_ACCUMULATING, "all", weight=0.5),
     reduction("max_all", aten.max.default, _keeping(REAL_DTYPES), "all", weight=0.5),
 )

@@ -10,6 +10,7 @@ import torch
 
 from torchfuzz.ir.ops.base import (
     BOOL_DTYPES,
+    COMPLEX_DTYPES,
     FLOAT_DTYPES,
     INT_DTYPES,
     REAL_DTYPES,
@@ -19,7 +20,8 @@ from torchfuzz.ir.ops.base import (
     Trait,
     Want,
 )
-from torchfuzz.ir.ops.pointwise import ROUND
+from torchfuzz.ir.ops.complex import REAL
+from torchfuzz.ir.ops.pointwise import ABS, ROUND
 from torchfuzz.ir.types import (
     ANY,
     POSITIVE,
@@ -39,13 +41,16 @@ _ITEM_SOURCES = {
 }
 _SCALAR_OF_TENSOR = {d: torch.float64 for d in FLOAT_DTYPES} | {d: torch.int64 for d in INT_DTYPES}
 _SCALAR_OF_TENSOR[torch.bool] = torch.bool
+_SCALAR_OF_TENSOR[torch.complex64] = torch.float64  # a 0-d complex tensor from a float
 
 
 def _propose_cast(s: SpecSampler, want: Want) -> Proposal | None:
     if want.is_scalar:
         return None
-    # Float sources are converted to integers by `conversion` (with rounding), not here.
-    sources = REAL_DTYPES if want.dtype.is_floating_point else INT_DTYPES | BOOL_DTYPES
+    # Float sources are converted to integers by `conversion` (with rounding), not here;
+    # complex sources never: a cast to a real dtype would drop the imaginary part.
+    inexact = want.dtype.is_floating_point or want.dtype.is_complex
+    sources = REAL_DTYPES if inexact else INT_DTYPES | BOOL_DTYPES
     source = s.dtype(sources - {want.dtype})
     if source is None:
         return None
@@ -122,7 +127,7 @@ def _propose_full(s: SpecSampler, want: Want) -> Proposal | None:
         return None
     if want.dtype == torch.bool:
         value: bool | int | float = s.chance(0.5)
-    elif want.dtype.is_floating_point:
+    elif want.dtype.is_floating_point or want.dtype.is_complex:
         value = round(s.rng.uniform(-2.0, 2.0), 3)
     else:
         value = s.rng.randint(-4, 4)
@@ -200,11 +205,19 @@ def conversion(source: Spec, target: Spec) -> tuple[Step, ...]:
 
     A float becomes an integer or bool through `round` first: a float that is mathematically
     integral (a saturated tanh, a normalized 1.0) may come out one ulp below it on one side,
-    and truncation would turn that rounding noise into an off-by-one finding.
+    and truncation would turn that rounding noise into an off-by-one finding. A complex value
+    becomes real through `real`, explicitly (a cast would drop the imaginary part, warning).
     """
-    from_float = source.dtype.is_floating_point and not target.dtype.is_floating_point
+    if isinstance(source, TensorSpec) and source.dtype.is_complex and not target.dtype.is_complex:
+        part = source.with_dtype(source.dtype.to_real())  # complex128 (float64 mixed in) too
+        rest = () if part.dtype == target.dtype else conversion(part, target)
+        return ((REAL, ()), *rest)
+    inexact = target.dtype.is_floating_point or target.dtype.is_complex
+    from_float = source.dtype.is_floating_point and not inexact
     if isinstance(target, TensorSpec):
         rounding: tuple[Step, ...] = ((ROUND, ()),) if from_float else ()
+        if from_float and target.dtype == torch.uint8:
+            rounding += ((ABS, ()),)  # a negative float cast to uint8 is undefined behaviour
         return (*rounding, (CAST, (("dtype", target.dtype),)))
     if not from_float:
         return ((SCALAR_CASTS[target.dtype], ()),)
@@ -286,7 +299,7 @@ OPS: tuple[OpDef, ...] = (
         _propose_full,
         args=_full_args,
         weight=0.3,
-        dtypes=REAL_DTYPES,
+        dtypes=REAL_DTYPES | COMPLEX_DTYPES,
     ),
     OpDef(
         "scalar_tensor",
@@ -294,6 +307,6 @@ OPS: tuple[OpDef, ...] = (
         "constant",
         _propose_scalar_tensor,
         weight=0.5,
-        dtypes=REAL_DTYPES,
+        dtypes=REAL_DTYPES | COMPLEX_DTYPES,
     ),
 )

@@ -25,6 +25,7 @@ from torchfuzz.ir.ops.base import (
     SpecSampler,
     Trait,
     Want,
+    declining_empty,
     positional,
 )
 from torchfuzz.ir.ops.reduction import ACCUMULATING, DtypeRule, reduced_source, reduction
@@ -318,7 +319,12 @@ OPS: tuple[OpDef, ...] = (
     reducing("var_mean", aten.var_mean.correction, either(FLOATS), _dims(4), **MOMENTS),
     reducing("std_mean", aten.std_mean.correction, either(FLOATS), _dims(4), **MOMENTS),
     reduction("logsumexp", aten.logsumexp.default, kept(FLOATS), weight=0.6),
-    reduction("norm", aten.linalg_vector_norm.default, kept(FLOATS), extra=_norm_order, weight=0.6),
+    # The inf norm of an empty tensor has no value: no empty operands.
+    declining_empty(
+        reduction(
+            "norm", aten.linalg_vector_norm.default, kept(FLOATS), extra=_norm_order, weight=0.6
+        )
+    ),
     reduction("any", aten.any.dims, fixed(TRUTH), weight=0.6),
     reduction("all", aten.all.dims, fixed(TRUTH), weight=0.6),
     reduction("any_all", aten.any.default, fixed(TRUTH), "all"),

@@ -22,6 +22,7 @@ from torchfuzz.ir.ops.base import (
     Proposal,
     SpecSampler,
     Want,
+    nonempty,
     positional,
 )
 from torchfuzz.ir.ops.indexing import INDEX_DTYPES, _fill_value
@@ -182,6 +183,7 @@ def _alpha(s: SpecSampler, dtype: torch.dtype) -> bool | int | float:
 def _index_put(distinct: bool) -> ScatterRule:
     """`out[:, ..., i0, i1] = values`: 1-2 index tensors of one shape on adjacent dims."""
 
+    @nonempty  # no index into a size-0 dim (in-place index_put_ shares this rule)
     def rule(s: SpecSampler, want: Shape, dtype: torch.dtype):
         if not want:
             return None
@@ -296,6 +298,7 @@ def scatter_op(
 ) -> OpDef:
     """An op writing into a copy of `self` (operand 0), whose shape and dtype the result has."""
 
+    @nonempty  # index domains into a size-0 dim have no valid value
     def propose(s: SpecSampler, want: Want) -> Proposal | None:
         dtype = want.dtype if want.dtype in allowed else s.dtype(allowed)
         found = None if want.is_scalar or dtype is None else rule(s, want.shape, dtype)

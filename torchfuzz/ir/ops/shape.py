@@ -11,6 +11,7 @@ import torch
 
 from torchfuzz.ir.ops.base import (
     BOOL_DTYPES,
+    COMPLEX_DTYPES,
     FLOAT_DTYPES,
     REAL_DTYPES,
     LowerArgs,
@@ -19,6 +20,7 @@ from torchfuzz.ir.ops.base import (
     SpecSampler,
     Trait,
     Want,
+    nonempty,
     operand_list,
     positional,
 )
@@ -32,7 +34,9 @@ Attrs = tuple[tuple[str, Any], ...]
 ShapeRule = Callable[[SpecSampler, Shape, torch.dtype], "tuple[tuple[Shape, ...], Attrs] | None"]
 NO_BOOL = REAL_DTYPES - BOOL_DTYPES
 # Contractions run through bmm, which has no bool kernel; small ints keep products exact.
-CONTRACTING = FLOAT_DTYPES | frozenset({torch.int64, torch.int32})
+CONTRACTING = FLOAT_DTYPES | frozenset({torch.int64, torch.int32}) | COMPLEX_DTYPES
+# Ops that only move data around take complex64 too.
+MOVING = REAL_DTYPES | COMPLEX_DTYPES
 
 
 def _divisors(n: int) -> list[int]:
@@ -67,11 +71,13 @@ def _repeats(s: SpecSampler, want: Shape) -> tuple[Shape, list[int], int]:
     return tuple(w // c for w, c in zip(want[lead:], counts[lead:])), counts, lead
 
 
+@nonempty
 def _repeated(s: SpecSampler, want: Shape, dtype: torch.dtype):
     source, counts, _ = _repeats(s, want)
     return (source,), (("repeats", tuple(counts)),)
 
 
+@nonempty
 def _tiled(s: SpecSampler, want: Shape, dtype: torch.dtype):
     """tile: like repeat, but fewer counts than source dims mean leading counts of 1."""
     source, counts, lead = _repeats(s, want)
@@ -146,6 +152,7 @@ def _moved(s: SpecSampler, want: Shape, dtype: torch.dtype):
     return (tuple(source),), attrs
 
 
+@nonempty
 def _unfolded(s: SpecSampler, want: Shape, dtype: torch.dtype):
     """unfold: windows of `size` every `step` along one dim become a new last dim."""
     d = s.rng.randrange(len(want) - 1)
@@ -190,6 +197,7 @@ def _constant_padded(s: SpecSampler, want: Shape, dtype: torch.dtype):
 def _padded(dims: int, reflect: bool) -> ShapeRule:
     """reflection/replication_pad{dims}d: an optional batch dim, a channel dim, `dims` dims."""
 
+    @nonempty
     def rule(s: SpecSampler, want: Shape, dtype: torch.dtype):
         found = _padded_source(s, want, dims, 0, reflect) if len(want) <= dims + 2 else None
         return found and ((found[0],), (("padding", found[1]),))
@@ -256,6 +264,7 @@ def _renamed(rule: Callable, **names: str) -> ShapeRule:
 def _pixel(shuffle: bool) -> ShapeRule:
     """pixel_shuffle: (.., C*r*r, H, W) -> (.., C, H*r, W*r); pixel_unshuffle the inverse."""
 
+    @nonempty
     def rule(s: SpecSampler, want: Shape, dtype: torch.dtype):
         c, h, w = want[-3:]
         if shuffle:
@@ -269,11 +278,13 @@ def _pixel(shuffle: bool) -> ShapeRule:
     return rule
 
 
+@nonempty
 def _channel_shuffled(s: SpecSampler, want: Shape, dtype: torch.dtype):
     groups = _divisors(want[1])
     return (want,), (("groups", s.rng.choice(groups[1:] or groups)),)
 
 
+@nonempty
 def _interleaved(s: SpecSampler, want: Shape, dtype: torch.dtype):
     """repeat_interleave: each element `repeats` times along a dim (or flattened: no dim)."""
     d = s.rng.randrange(len(want))
@@ -297,6 +308,7 @@ def _rotated(s: SpecSampler, want: Shape, dtype: torch.dtype):
     return (tuple(source),), (("k", k), ("dims", _signed_all(s, (a, b), len(want))))
 
 
+@nonempty
 def _kron(s: SpecSampler, want: Shape, dtype: torch.dtype):
     """kron: each output dim is the product of the two operands' dims (leading dims of the
     lower-rank operand count as 1)."""
@@ -309,6 +321,7 @@ def _kron(s: SpecSampler, want: Shape, dtype: torch.dtype):
     return tuple(shapes), ()
 
 
+@nonempty
 def _block_diag(s: SpecSampler, want: Shape, dtype: torch.dtype):
     if len(want) > 2:
         return None
@@ -329,7 +342,7 @@ def shape_op(
     min_rank: int = 0,
     view: bool = False,
     args: LowerArgs | None = None,
-    allowed: frozenset[torch.dtype] = REAL_DTYPES,
+    allowed: frozenset[torch.dtype] = MOVING,
     weight: float = 0.5,
     contiguous: bool = False,
 ) -> OpDef:

@@ -10,6 +10,7 @@ from typing import Any
 import torch
 
 from torchfuzz.ir.ops.base import (
+    COMPLEX_DTYPES,
     REAL_DTYPES,
     LowerArgs,
     OpDef,
@@ -17,6 +18,7 @@ from torchfuzz.ir.ops.base import (
     SpecSampler,
     Trait,
     Want,
+    nonempty,
     operand_list,
 )
 
@@ -138,6 +140,7 @@ def _unsqueezed(s: SpecSampler, want: Shape):
     return (want[:d] + want[d + 1 :],), (("dim", signed_dim(s, d, len(want))),)
 
 
+@nonempty
 def _sliced(s: SpecSampler, want: Shape):
     if not want:
         return None
@@ -184,6 +187,7 @@ def _narrowed(s: SpecSampler, want: Shape):
     return (source,), (("dim", signed_dim(s, d, len(want))), ("start", start), ("length", want[d]))
 
 
+@nonempty
 def _flattened(s: SpecSampler, want: Shape):
     if not want:
         return None
@@ -201,6 +205,7 @@ def _same(s: SpecSampler, want: Shape):
     return (want,), ()
 
 
+@nonempty
 def _concatenated(s: SpecSampler, want: Shape):
     if not want:
         return None
@@ -211,6 +216,7 @@ def _concatenated(s: SpecSampler, want: Shape):
     return parts, (("dim", signed_dim(s, d, len(want))),)
 
 
+@nonempty
 def _stacked(s: SpecSampler, want: Shape):
     dims = [i for i, size in enumerate(want) if size <= 4]
     if not dims:
@@ -233,6 +239,7 @@ def _piece(
 ) -> ShapeRule:
     """Cut a dim into pieces (split/chunk) so that one of them, picked by `index`, is wanted."""
 
+    @nonempty
     def rule(s: SpecSampler, want: Shape):
         if not want:
             return None
@@ -275,7 +282,7 @@ def shape_op(
     args: LowerArgs | None = None,
     contiguous: bool = False,
     select: str | None = None,
-    allowed: frozenset[torch.dtype] = REAL_DTYPES,
+    allowed: frozenset[torch.dtype] = REAL_DTYPES | COMPLEX_DTYPES,
     weight: float = 1.0,
 ) -> OpDef:
     """An op that moves data of one dtype around: the rule decides operand shapes and attrs."""
