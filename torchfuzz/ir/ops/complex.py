@@ -127,6 +127,8 @@ OPS: tuple[OpDef, ...] = (
         to_part(contiguous=True, paired=True),
         COMPLEX_DTYPES,
         VIEW,
+        # It makes only float results whose last dim is 2: rare wants, so tried more often.
+        weight=4.0,
     ),
     complex_op(
         "conj_physical",
