@@ -7,24 +7,7 @@ state and returns its outputs (followed, for a backward variant, by the input
 gradients of :mod:`torchfuzz.backends.gradients`), or a
 :class:`~torchfuzz.backends.outcome.Crash` naming the stage that failed.
 
-Stage classification wraps the real backend in a tracking backend that records the
-exception raised while it compiles and wraps each compiled callable it returns to
-record the exception raised while that runs.  The final exception is matched by
-identity against those records (through Dynamo's ``BackendCompilerFailed`` wrapper):
-
-* raised while a compiled graph ran → ``RUN``;
-* raised inside the backend → ``AOT`` when the innermost component frame of its
-  traceback is in ``torch/_functorch`` (AOT autograd's own tracing, functionalization
-  or partitioning), else ``BACKEND``.  Generic torch machinery (``torch/_ops``,
-  ``torch/fx``, fake tensors, decompositions, generated graph code) is skipped over
-  to find the component that drove it.  So a ``fw_compiler`` passed to
-  ``aot_autograd`` that raises is ``BACKEND``: the failing code is the backend's,
-  AOT autograd only called it;
-* anything else (tracing, guards, a Dynamo failure after an earlier graph compiled
-  fine) → ``DYNAMO``;
-* raised while computing gradients through the compiled forward → ``BACKWARD``,
-  whether AOT autograd was compiling the backward graph (it does so lazily, on the
-  first backward call) or running it.
+Stages of a crash are classified in :mod:`torchfuzz.backends.stages`.
 
 Errors in the variant itself (unknown backend, unknown config key) are fuzzer bugs and
 raise instead of becoming a crash.  Kernels compiled lazily on the first call would be
@@ -37,8 +20,6 @@ import contextlib
 import dataclasses
 import importlib
 import logging
-import os
-import traceback
 import types
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -49,7 +30,8 @@ import torch._dynamo
 import torch.fx.experimental.symbolic_shapes
 
 from torchfuzz.backends.gradients import input_gradients, requiring_grad
-from torchfuzz.backends.outcome import Crash, Stage
+from torchfuzz.backends.outcome import Crash
+from torchfuzz.backends.stages import TrackingBackend, backward_crash, crash_from, exception_chain
 
 log = logging.getLogger(__name__)
 
@@ -68,8 +50,6 @@ __all__ = [
 
 _INDUCTOR = "inductor"
 _ALWAYS_KNOWN_BACKENDS = frozenset({"eager", "aot_eager", _INDUCTOR})
-_TRACEBACK_FRAMES = 30
-_MESSAGE_CHARS = 4000
 
 
 class UnknownVariantError(KeyError, ValueError):
@@ -258,36 +238,6 @@ def resolve_backend(spec: str) -> str | Callable[..., Any]:
     )
 
 
-class _TrackingBackend:
-    """A backend that delegates to ``real`` and records where exceptions arose."""
-
-    def __init__(self, real: Callable[..., Any], name: str) -> None:
-        self.real = real
-        self.__name__ = name
-        self.compile_errors: list[BaseException] = []
-        self.run_errors: list[BaseException] = []
-
-    def __call__(
-        self, gm: torch.fx.GraphModule, example_inputs: Sequence[Any]
-    ) -> Callable[..., Any]:
-        try:
-            compiled = self.real(gm, example_inputs)
-        except BaseException as exc:
-            self.compile_errors.append(exc)
-            raise
-        if not callable(compiled):
-            return compiled  # Dynamo reports this itself
-
-        def run(*args: Any, **kwargs: Any) -> Any:
-            try:
-                return compiled(*args, **kwargs)
-            except BaseException as exc:
-                self.run_errors.append(exc)
-                raise
-
-        return run
-
-
 @dataclass(frozen=True, slots=True)
 class CompiledRun:
     """What the calls of one compiled program gave: each call's outputs (followed, for a
@@ -333,7 +283,7 @@ def run_compiled_calls(
     backend = resolve_backend(variant.backend)
     real = torch._dynamo.lookup_backend(backend) if isinstance(backend, str) else backend
     name = backend if isinstance(backend, str) else getattr(backend, "__name__", variant.backend)
-    tracker = _TrackingBackend(real, name)
+    tracker = TrackingBackend(real, name)
     torch._dynamo.reset()
     results: list[object] = []
     with contextlib.ExitStack() as stack:
@@ -356,16 +306,16 @@ def run_compiled_calls(
             try:
                 outputs = compiled(*inputs)
             except Exception as exc:  # noqa: BLE001 - any failure is a finding
-                if any(isinstance(e, _CONSTRAINT_VIOLATION) for e in _exception_chain(exc)):
+                if any(isinstance(e, _CONSTRAINT_VIOLATION) for e in exception_chain(exc)):
                     first_line = next(iter(str(exc).strip().splitlines()), "")
                     return CompiledRun(skip=f"the program specializes a marked dim: {first_line}")
-                return CompiledRun(crash=_logged(variant, _crash_from(exc, tracker)))
+                return CompiledRun(crash=_logged(variant, crash_from(exc, tracker)))
             if variant.backward:
                 outputs = tuple(outputs) if isinstance(outputs, (tuple, list)) else (outputs,)
                 try:
                     outputs = outputs + input_gradients(outputs, inputs)
                 except Exception as exc:  # noqa: BLE001 - any failure is a finding
-                    return CompiledRun(crash=_logged(variant, _backward_crash(exc)))
+                    return CompiledRun(crash=_logged(variant, backward_crash(exc)))
             results.append(outputs)
     return CompiledRun(calls=tuple(results))
 
@@ -383,111 +333,3 @@ def _mark_dynamic(inputs: Sequence[object], marked: Sequence[Sequence[int]]) -> 
 def _logged(variant: Variant, crash: Crash) -> Crash:
     log.debug("variant %s crashed: %s", variant.name, crash.summary())
     return crash
-
-
-def _exception_chain(exc: BaseException) -> list[BaseException]:
-    """``exc`` and what it wraps (``inner_exception``, cause, context), in order."""
-    chain: list[BaseException] = []
-    pending: list[BaseException | None] = [exc]
-    while pending:
-        current = pending.pop(0)
-        if current is None or any(current is seen for seen in chain):
-            continue
-        chain.append(current)
-        pending += [
-            getattr(current, "inner_exception", None),
-            current.__cause__,
-            current.__context__,
-        ]
-    return chain
-
-
-def _type_name(exc: BaseException) -> str:
-    cls = type(exc)
-    return (
-        cls.__qualname__ if cls.__module__ == "builtins" else f"{cls.__module__}.{cls.__qualname__}"
-    )
-
-
-def _backward_crash(exc: BaseException) -> Crash:
-    inner = getattr(exc, "inner_exception", None)
-    origin = inner if isinstance(inner, BaseException) else exc
-    return _crash(Stage.BACKWARD, origin)
-
-
-def _crash(stage: Stage, origin: BaseException) -> Crash:
-    text = "".join(traceback.format_exception(origin, limit=-_TRACEBACK_FRAMES, chain=False))
-    return Crash(
-        stage=stage,
-        exc_type=_type_name(origin),
-        message=str(origin)[:_MESSAGE_CHARS],
-        traceback=text,
-    )
-
-
-def _crash_from(exc: BaseException, tracker: _TrackingBackend) -> Crash:
-    chain = _exception_chain(exc)
-    origin = exc
-    stage = Stage.DYNAMO
-    for candidate in chain:
-        if any(candidate is e for e in tracker.run_errors):
-            origin, stage = candidate, Stage.RUN
-            break
-        if any(candidate is e for e in tracker.compile_errors):
-            origin, stage = candidate, _backend_stage(candidate)
-            break
-    else:
-        inner = getattr(exc, "inner_exception", None)
-        if isinstance(exc, torch._dynamo.exc.BackendCompilerFailed) and isinstance(
-            inner, BaseException
-        ):
-            origin = inner  # raised in the backend but not seen by the tracker
-    return _crash(stage, origin)
-
-
-_TORCH_DIR = os.path.dirname(os.path.abspath(torch.__file__))
-_AOT_DIR = os.path.join(_TORCH_DIR, "_functorch") + os.sep
-# Generic machinery that any component drives: skipped when looking for the culprit.
-_NEUTRAL_DIRS = tuple(
-    os.path.join(_TORCH_DIR, sub) + os.sep
-    for sub in (
-        "_subclasses",
-        "fx",
-        "_decomp",
-        "_refs",
-        "_prims",
-        "_prims_common",
-        "_higher_order_ops",
-        "_library",
-        "nn",
-        "utils",
-    )
-)
-_NEUTRAL_FILES = frozenset(
-    os.path.join(_TORCH_DIR, name)
-    for name in ("_ops.py", "_tensor.py", "functional.py", "overrides.py")
-)
-_THIS_FILE = os.path.abspath(__file__)
-
-
-def _is_neutral(filename: str) -> bool:
-    if filename.startswith("<"):
-        return True  # generated code, e.g. an FX GraphModule's forward
-    return filename in _NEUTRAL_FILES or filename.startswith(_NEUTRAL_DIRS)
-
-
-def _backend_stage(exc: BaseException) -> Stage:
-    """AOT if the innermost non-generic frame below the tracker is AOT autograd's."""
-    frames = traceback.extract_tb(exc.__traceback__)
-    for frame in reversed(frames):
-        filename = (
-            os.path.abspath(frame.filename)
-            if not frame.filename.startswith("<")
-            else frame.filename
-        )
-        if filename == _THIS_FILE:
-            break
-        if _is_neutral(filename):
-            continue
-        return Stage.AOT if filename.startswith(_AOT_DIR) else Stage.BACKEND
-    return Stage.BACKEND
