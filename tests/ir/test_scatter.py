@@ -70,6 +70,7 @@ COUNTERPARTS = {
     "index_copy": "index_add",
     "index_put": "index_put_accumulate",
     "put": "put_accumulate",
+    "index_put_": "index_put_accumulate_",  # in place: the counts are written into the zeros
 }
 
 
