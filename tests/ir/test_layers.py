@@ -27,7 +27,7 @@ def _aten_size(op, n: int, *args) -> int:
         return 0
 
 
-@pytest.mark.parametrize("k,st,p,d", itertools.product((1, 2, 3), (1, 2), (0, 1, 2), (1, 2)))
+@pytest.mark.parametrize("k,st,p,d", list(itertools.product((1, 2, 3), (1, 2), (0, 1, 2), (1, 2))))
 def test_conv_size_is_atens(k: int, st: int, p: int, d: int) -> None:
     weight = meta(2, 2, k)
     for n in SIZES:
@@ -35,7 +35,7 @@ def test_conv_size_is_atens(k: int, st: int, p: int, d: int) -> None:
         assert layers._conv_size(n, (k, st, p, d)) == expected, n
 
 
-@pytest.mark.parametrize("k,st,p,d", itertools.product((1, 2, 3), (1, 2), (0, 1, 2), (1, 2)))
+@pytest.mark.parametrize("k,st,p,d", list(itertools.product((1, 2, 3), (1, 2), (0, 1, 2), (1, 2))))
 def test_transposed_size_is_atens(k: int, st: int, p: int, d: int) -> None:
     weight = meta(2, 2, k)
     for n, extra in itertools.product(SIZES, range(max(st, d))):
@@ -46,7 +46,7 @@ def test_transposed_size_is_atens(k: int, st: int, p: int, d: int) -> None:
 
 
 @pytest.mark.parametrize(
-    "k,st,d,ceil", itertools.product((1, 2, 3), (1, 2, 3), (1, 2), (False, True))
+    "k,st,d,ceil", list(itertools.product((1, 2, 3), (1, 2, 3), (1, 2), (False, True)))
 )
 def test_pool_size_is_atens(k: int, st: int, d: int, ceil: bool) -> None:
     size = layers._pool_size(ceil)
