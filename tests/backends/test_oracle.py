@@ -290,3 +290,13 @@ def test_policy_controls_tolerance() -> None:
         loose.tolerance(torch.float8_e4m3fn)
     with pytest.raises(ValueError, match="multiplier"):
         ComparisonPolicy(multiplier=0.5)
+
+
+def test_computed_in_picks_the_tolerance_row():
+    reference = torch.tensor([2.4202], dtype=torch.float64)
+    eager = torch.tensor([2.421875], dtype=torch.float64)  # a bfloat16 value, cast
+    compiled = torch.tensor([2.4139], dtype=torch.float64)  # half a bfloat16 ulp off
+    assert compare_outputs([eager], [compiled], [reference])  # float64's row: wrong
+    assert not compare_outputs([eager], [compiled], [reference], computed_in=[torch.bfloat16])
+    far = torch.tensor([2.6], dtype=torch.float64)  # many bfloat16 ulps off: still wrong
+    assert compare_outputs([eager], [far], [reference], computed_in=[torch.bfloat16])

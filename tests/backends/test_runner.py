@@ -140,3 +140,22 @@ def test_a_mismatch_is_confirmed_against_more_eager_runs(monkeypatch):
     outcome = check(graph, 1, resolve_variants(["aot_eager"], None))
     assert outcome.kind is OutcomeKind.SKIPPED and "bit-reproducible" in outcome.reason
     assert len(calls) > 2
+
+
+def test_outputs_are_judged_in_the_precision_they_were_computed_in():
+    """A bfloat16 value cast to float64 at the end carries bfloat16's error: float64's
+    tolerance row would call a compiled result within a bfloat16 ulp wrong."""
+    from torchfuzz.backends.runner import computed_in
+    from torchfuzz.ir.catalogue import CATALOGUE
+    from torchfuzz.ir.graph import Graph
+    from torchfuzz.ir.types import TensorSpec
+
+    g = Graph()
+    x = g.add_input(TensorSpec.contiguous((4,), torch.bfloat16))
+    y = g.add_input(TensorSpec.contiguous((4,), torch.float64))
+    wide = TensorSpec.contiguous((4,), torch.float64)
+    v = g.add_node(CATALOGUE.get("exp"), [x], (), TensorSpec.contiguous((4,), torch.bfloat16))
+    cast = g.add_node(CATALOGUE.get("cast"), [v], (("dtype", torch.float64),), wide)
+    g.set_outputs([cast, g.add_node(CATALOGUE.get("exp"), [y], (), wide), v])
+    # Only the float64 output with a bfloat16 past gets another row; bf16 is its own.
+    assert computed_in(g) == (torch.bfloat16, None, None)

@@ -29,7 +29,8 @@ The rule, per output ``i`` (``e`` eager, ``c`` compiled, ``r`` reference):
    Inductor kept in float32), and a compiled result is never blamed for being
    better than eager.
 5. On positions where the reference is representable and both sides are finite,
-   with ``noise = RMS(|e - r|)`` over those positions and the dtype's tolerance row,
+   with ``noise = RMS(|e - r|)`` over those positions and the dtype's tolerance row
+   (the row of a less precise dtype the value was computed in, when the caller names one),
    ``|c - r| <= multiplier * max(|e - r|, noise) + atol + rtol * |r|``, else
    ``VALUE``.
 
@@ -155,6 +156,7 @@ def compare_outputs(
     policy: ComparisonPolicy = DEFAULT_POLICY,
     gradients_of: Sequence[str] = (),
     written_inputs: Sequence[str] = (),
+    computed_in: Sequence[torch.dtype | None] = (),
 ) -> tuple[Mismatch, ...]:
     """Compare compiled outputs to eager ones; return one mismatch per bad output.
 
@@ -163,7 +165,9 @@ def compare_outputs(
     the outputs, then (a backward variant) the input gradients, then the inputs the
     program writes in place, read after the call.  ``gradients_of`` and
     ``written_inputs`` name those inputs, in order; their mismatches carry the name
-    in ``gradient_of`` or ``written_input``.
+    in ``gradient_of`` or ``written_input``.  ``computed_in`` gives, per value, a less
+    precise dtype its value was computed in (e.g. bfloat16 cast to float64 at the end),
+    whose tolerance row then judges it; None or missing: the value's own dtype.
     """
     if reference is not None and len(reference) != len(eager):
         raise ValueError(f"reference has {len(reference)} outputs, eager {len(eager)}")
@@ -175,7 +179,8 @@ def compare_outputs(
     first_gradient = first_written - len(gradients_of)
     for index, (e, c) in enumerate(zip(eager, compiled, strict=False)):
         r = None if reference is None else reference[index]
-        mismatch = _compare_one(index, e, c, r, policy)
+        precision = computed_in[index] if index < len(computed_in) else None
+        mismatch = _compare_one(index, e, c, r, policy, precision)
         if mismatch is not None and index >= first_written:
             name = written_inputs[index - first_written]
             mismatch = dataclasses.replace(mismatch, written_input=name)
@@ -188,13 +193,18 @@ def compare_outputs(
 
 
 def _compare_one(
-    index: int, e: object, c: object, r: object, policy: ComparisonPolicy
+    index: int,
+    e: object,
+    c: object,
+    r: object,
+    policy: ComparisonPolicy,
+    precision: torch.dtype | None = None,
 ) -> Mismatch | None:
     kind_e, kind_c = _kind_of(e), _kind_of(c)
     if kind_e != kind_c:
         return Mismatch(index, MismatchKind.KIND, f"eager {kind_e}, compiled {kind_c}")
     if isinstance(e, torch.Tensor) and isinstance(c, torch.Tensor):
-        return _compare_tensor(index, e.detach(), c.detach(), r, policy)
+        return _compare_tensor(index, e.detach(), c.detach(), r, policy, precision)
     range_dtype = _SCALAR_RANGE.get(kind_e)
     if range_dtype is None:
         if e == c:
@@ -203,12 +213,17 @@ def _compare_one(
     e_t = torch.tensor(e, dtype=range_dtype)
     c_t = torch.tensor(c, dtype=range_dtype)
     r_t = torch.tensor(r, dtype=range_dtype) if isinstance(r, (int, float, complex)) else None
-    tol = policy.tolerance(policy.scalar_dtype)
+    tol = policy.tolerance(precision or policy.scalar_dtype)
     return _compare_float(index, e_t, c_t, r_t, range_dtype, tol, policy.multiplier)
 
 
 def _compare_tensor(
-    index: int, e: torch.Tensor, c: torch.Tensor, r: object, policy: ComparisonPolicy
+    index: int,
+    e: torch.Tensor,
+    c: torch.Tensor,
+    r: object,
+    policy: ComparisonPolicy,
+    precision: torch.dtype | None = None,
 ) -> Mismatch | None:
     if e.shape != c.shape:
         detail = f"eager {tuple(e.shape)}, compiled {tuple(c.shape)}"
@@ -232,7 +247,8 @@ def _compare_tensor(
             index,
             _describe(r),
         )
-    return _compare_float(index, e, c, ref, e.dtype, policy.tolerance(e.dtype), policy.multiplier)
+    tol = policy.tolerance(precision or e.dtype)
+    return _compare_float(index, e, c, ref, e.dtype, tol, policy.multiplier)
 
 
 def _compare_exact(index: int, e: torch.Tensor, c: torch.Tensor) -> Mismatch | None:

@@ -28,6 +28,7 @@ import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
+import networkx as nx
 import torch
 
 from torchfuzz.backends.gradients import differentiable_outputs, with_gradients
@@ -93,6 +94,33 @@ def written_values(graph: Graph, inputs: Sequence[object]) -> tuple:
     read from ``inputs`` (after the call)."""
     written = set(graph.mutated_inputs())
     return tuple(x for inp, x in zip(graph.inputs, inputs) if inp.name in written)
+
+
+def _precision(dtype: torch.dtype) -> float:
+    return torch.finfo(dtype.to_real()).eps
+
+
+def computed_in(graph: Graph) -> tuple[torch.dtype | None, ...]:
+    """Per output, the least precise floating dtype among the values it is computed from
+    when that is less precise than the output itself (a bfloat16 result cast to float64 is
+    judged with bfloat16's tolerance, not float64's), else None."""
+    dag = graph.to_networkx()
+    found: list[torch.dtype | None] = []
+    for name in graph.outputs:
+        floats = [
+            graph.spec(v).dtype
+            for v in (name, *nx.ancestors(dag, name))
+            if isinstance(graph.spec(v), TensorSpec)
+            and (graph.spec(v).dtype.is_floating_point or graph.spec(v).dtype.is_complex)
+        ]
+        coarsest = max(floats, key=_precision, default=None)
+        own = graph.spec(name).dtype
+        own_eps = _precision(own) if own.is_floating_point or own.is_complex else 0.0
+        if coarsest is not None and _precision(coarsest) > own_eps:
+            found.append(coarsest.to_real())
+        else:
+            found.append(None)
+    return tuple(found)
 
 
 def run_eager(graph: Graph, seed: int, backward: bool = False) -> tuple:
@@ -229,7 +257,13 @@ class _Judge:
         for second, (values, inputs, base) in enumerate(zip(run.calls, calls, baselines)):
             values = _as_tuple(values) + written_values(self.graph, inputs)
             found = compare_outputs(
-                base.eager, values, base.reference, self.policy, gradients_of, written
+                base.eager,
+                values,
+                base.reference,
+                self.policy,
+                gradients_of,
+                written,
+                computed_in(self.graph),
             )
             mismatches += [dataclasses.replace(m, second_call=bool(second)) for m in found]
         kind = OutcomeKind.MISMATCH if mismatches else OutcomeKind.OK
