@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import logging
 import time
 from collections.abc import Iterator, Sequence
@@ -204,23 +205,23 @@ class _Judge:
     def __init__(self, graph: Graph, seed: int, policy: ComparisonPolicy, eager: tuple) -> None:
         self.graph, self.seed, self.policy = graph, seed, policy
         self._baselines = {(False, False): _Baseline(eager, run_reference(graph, seed))}
-        self._resized: list[Graph | None] = []  # empty until computed
-        self._marked: list[tuple[tuple[int, ...], ...]] = []
 
+    @functools.cached_property
     def resized(self) -> Graph | None:
-        if not self._resized:
-            self._resized.append(resize(self.graph, self.seed))
-        return self._resized[0]
+        return resize(self.graph, self.seed)
 
+    @functools.cached_property
     def marked(self) -> tuple[tuple[int, ...], ...]:
-        if not self._marked:
-            self._marked.append(marked_dims(self.graph, self.seed))
-        return self._marked[0]
+        return marked_dims(self.graph, self.seed)
+
+    @functools.cached_property
+    def precisions(self) -> tuple[torch.dtype | None, ...]:
+        return computed_in(self.graph)
 
     def baseline(self, backward: bool, second: bool) -> _Baseline:
         key = (backward, second)
         if key not in self._baselines:
-            graph = self.resized() if second else self.graph
+            graph = self.resized if second else self.graph
             if graph is None:
                 baseline = _Baseline(skip="not resizable: no input size can grow")
             elif backward:
@@ -235,10 +236,10 @@ class _Judge:
     def run(self, variant: Variant) -> VariantResult:
         """The verdict of one variant: compiled once, called on the program's inputs and
         (a recompile variant) then on the resized program's inputs."""
-        graphs = [self.graph, self.resized()] if variant.recompile else [self.graph]
+        graphs = [self.graph, self.resized] if variant.recompile else [self.graph]
         baselines = [self.baseline(variant.backward, i == 1) for i in range(len(graphs))]
         skip = next((b.skip for b in baselines if b.skip), "")
-        marked = self.marked() if variant.mark_dynamic else ()
+        marked = self.marked if variant.mark_dynamic else ()
         if variant.mark_dynamic and not any(marked):
             skip = skip or "no input dim of size >= 2 to mark dynamic"
         if skip:
@@ -263,7 +264,7 @@ class _Judge:
                 self.policy,
                 gradients_of,
                 written,
-                computed_in(self.graph),
+                self.precisions,
             )
             mismatches += [dataclasses.replace(m, second_call=bool(second)) for m in found]
         kind = OutcomeKind.MISMATCH if mismatches else OutcomeKind.OK
@@ -274,8 +275,8 @@ class _Judge:
         the resized program when a second call mismatched."""
         second = any(m.second_call for r in results for m in r.mismatches)
         pairs = [(self.graph, self._baselines[False, False].eager)]
-        if second and self.resized() is not None:
-            pairs.append((self.resized(), self.baseline(False, True).eager))
+        if second and self.resized is not None:
+            pairs.append((self.resized, self.baseline(False, True).eager))
         return all(_reproducible(graph, self.seed, eager) for graph, eager in pairs)
 
 
