@@ -92,7 +92,22 @@ def _inputs_code(graph: Graph, seed: int, name: str = "make_inputs") -> str:
     return f"def {name}():\n    return [\n" + "\n".join(calls) + "\n    ]\n"
 
 
-_MAIN = """
+# Both script kinds (this module's and repro.py's) mark dims with this; MARKED is a global
+# of the script.
+MARKING_SOURCE = """
+# Marks the MARKED dims of each input dynamic right before the compiled call.
+def marking(compiled):
+    def call(*inputs):
+        for x, dims in zip(inputs, MARKED):
+            if dims and isinstance(x, torch.Tensor):
+                torch._dynamo.mark_dynamic(x, dims)
+        return compiled(*inputs)
+
+    return call
+"""
+
+_MAIN = (
+    """
 def load_backend(spec):
     if ":" not in spec:
         return spec
@@ -116,17 +131,9 @@ def run(fn, inputs, backward):
         values = outputs + grads
     return values + tuple(inputs[i] for i in WRITTEN)
 
-
-# Marks the MARKED dims of each input dynamic right before the compiled call.
-def marking(compiled):
-    def call(*inputs):
-        for x, dims in zip(inputs, MARKED):
-            if dims and isinstance(x, torch.Tensor):
-                torch._dynamo.mark_dynamic(x, dims)
-        return compiled(*inputs)
-
-    return call
-
+"""
+    + MARKING_SOURCE
+    + """
 
 # One compile; the values of each call: on make_inputs(), then (recompile) on the inputs
 # of the resized program.
@@ -233,6 +240,7 @@ def main():
 if __name__ == "__main__":
     sys.exit(main())
 """
+)
 
 
 def to_python(graph: Graph, seed: int, variants: Sequence[Variant], header: str = "") -> str:

@@ -23,7 +23,12 @@ from torchfuzz.backends.gradients import (
 )
 from torchfuzz.backends.inputs import HELPERS, input_call, make_literal
 from torchfuzz.backends.oracle import DEFAULT_TOLERANCES
-from torchfuzz.backends.python import _FX_GLOBAL_IMPORTS, _literal, _module_code
+from torchfuzz.backends.python import (
+    _FX_GLOBAL_IMPORTS,
+    MARKING_SOURCE,
+    _literal,
+    _module_code,
+)
 from torchfuzz.backends.runner import gradient_names
 from torchfuzz.backends.signature import Signature
 from torchfuzz.backends.variants import Variant
@@ -130,21 +135,6 @@ _RUN_FORWARD = """
 def run(fn, inputs):
     # The outputs, then the inputs in WRITTEN (the program writes them in place).
     return as_tuple(fn(*inputs)) + tuple(inputs[i] for i in WRITTEN)
-"""
-
-_MARKING = """
-# Marks these dims of each input dynamic right before the compiled call.
-MARKED = {marked}
-
-
-def marking(compiled):
-    def call(*inputs):
-        for x, dims in zip(inputs, MARKED):
-            if dims and isinstance(x, torch.Tensor):
-                torch._dynamo.mark_dynamic(x, dims)
-        return compiled(*inputs)
-
-    return call
 """
 
 _RUN_BACKWARD = """
@@ -259,7 +249,8 @@ def to_repro(graph: Graph, seed: int, variant: Variant, signature: Signature | N
         inputs,
         f"# Inputs the program writes in place, compared after the call.\nWRITTEN = {written!r}",
         _gradient_code() if variant.backward else "",
-        _MARKING.format(marked=[list(d) for d in marked_dims(graph, seed)])
+        "# Marks these dims of each input dynamic right before the compiled call.\n"
+        f"MARKED = {[list(d) for d in marked_dims(graph, seed)]!r}\n{MARKING_SOURCE}"
         if variant.mark_dynamic
         else "",
         _CHECK.format(TOLERANCES=tolerance_text, NAMES=repr(labels)),
