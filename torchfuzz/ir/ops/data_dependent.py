@@ -37,6 +37,7 @@ from torchfuzz.ir.ops.base import (
     Trait,
     Want,
 )
+from torchfuzz.ir.ops.creation import fill_value
 from torchfuzz.ir.ops.view import factor_into, signed_dim
 from torchfuzz.ir.types import (
     DISTINCT,
@@ -276,14 +277,6 @@ def _infer_arange(specs: Sequence[Spec], attrs: dict[str, Any]) -> Spec:
     return TensorSpec.contiguous((attrs["count"],), attrs["dtype"])
 
 
-def _fill_value(s: SpecSampler, dtype: torch.dtype) -> bool | int | float:
-    if dtype == torch.bool:
-        return s.chance(0.5)
-    if dtype.is_floating_point:
-        return round(s.rng.uniform(-2.0, 2.0), 3)
-    return s.rng.randint(0 if dtype == torch.uint8 else -4, 4)
-
-
 def _propose_full(s: SpecSampler, want: Want) -> Proposal | None:
     d = None if want.is_scalar else _sized_dim(s, want.shape)
     if d is None or want.dtype not in REAL_DTYPES:
@@ -291,7 +284,7 @@ def _propose_full(s: SpecSampler, want: Want) -> Proposal | None:
     attrs = (
         ("size", want.shape),
         ("dim", d),
-        ("fill_value", _fill_value(s, want.dtype)),
+        ("fill_value", fill_value(s, want.dtype)),
         ("dtype", want.dtype),
     )
     return Proposal((_size_operand(s, want.shape[d]),), attrs)
