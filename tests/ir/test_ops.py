@@ -157,6 +157,16 @@ def check_proposal(
         assert math.isfinite(result), result
 
 
+def check_with_context(rng: random.Random, op: OpDef, want: Want, proposal: Proposal) -> None:
+    """check_proposal on operands drawn for the proposal; a failure names the application."""
+    specs = [operand_spec(rng, w) for w in proposal.inputs]
+    try:
+        check_proposal(rng, op, want, proposal, specs)
+    except Exception as exc:
+        operands = ", ".join(map(repr, specs))
+        raise AssertionError(f"{op.name}({operands}, {proposal.attrs}) for {want}") from exc
+
+
 @pytest.mark.parametrize("op", list(CATALOGUE), ids=CATALOGUE.names())
 def test_op_proposals_infer_and_run(op: OpDef) -> None:
     rng = random.Random(f"ops:{op.name}")
@@ -168,12 +178,7 @@ def test_op_proposals_infer_and_run(op: OpDef) -> None:
         if proposal is None:
             continue
         made += 1
-        specs = [operand_spec(rng, w) for w in proposal.inputs]
-        try:
-            check_proposal(rng, op, want, proposal, specs)
-        except Exception as exc:
-            operands = ", ".join(map(repr, specs))
-            raise AssertionError(f"{op.name}({operands}, {proposal.attrs}) for {want}") from exc
+        check_with_context(rng, op, want, proposal)
     assert made > 0, f"{op.name} made no proposal in {TRIES} tries"
 
 
@@ -245,12 +250,7 @@ def test_op_runs_with_every_declared_dtype(op: OpDef, dtype: torch.dtype) -> Non
         ):
             continue
         made += 1
-        specs = [operand_spec(rng, w) for w in proposal.inputs]
-        try:
-            check_proposal(rng, op, want, proposal, specs)
-        except Exception as exc:
-            operands = ", ".join(map(repr, specs))
-            raise AssertionError(f"{op.name}({operands}, {proposal.attrs}) for {want}") from exc
+        check_with_context(rng, op, want, proposal)
         if made >= RUNS_PER_DTYPE:
             break
     assert made > 0, f"{op.name} never takes (or creates) a {dtype} in {DTYPE_TRIES} tries"
