@@ -16,6 +16,13 @@ from torchfuzz.ir.graph import Graph, Input
 from torchfuzz.ir.types import BOUNDED_KINDS, DOMAIN_KINDS, TensorSpec
 
 
+def zeros_strided(shape, stride, dtype, offset=0):
+    """Zeros with exactly these strides, starting `offset` elements into their storage."""
+    numel = torch.Size(shape).numel()
+    span = 1 + sum((n - 1) * st for n, st in zip(shape, stride)) if numel else 0
+    return torch.zeros(offset + span, dtype=dtype).as_strided(shape, stride, offset)
+
+
 def make_tensor(shape, stride, dtype, low, high, distinct, seed, offset=0):
     """A tensor with exactly these strides, values uniform in [low, high] (ints inclusive).
 
@@ -52,8 +59,7 @@ def make_tensor(shape, stride, dtype, low, high, distinct, seed, offset=0):
         data = torch.rand(numel, generator=gen, dtype=torch.float64) * (high - low) + low
     else:
         data = torch.randint(int(low), int(high) + 1, (numel,), generator=gen)
-    span = 1 + sum((n - 1) * st for n, st in zip(shape, stride)) if numel else 0
-    out = torch.zeros(offset + span, dtype=dtype).as_strided(shape, stride, offset)
+    out = zeros_strided(shape, stride, dtype, offset)
     out.copy_(data.reshape(shape).to(dtype))
     return out
 
@@ -66,8 +72,7 @@ def make_permutation(shape, stride, dtype, bound, seed, offset=0):
     if numel > bound:
         raise ValueError(f"{numel} distinct values below {bound} do not exist")
     data = torch.randperm(bound, generator=gen)[:numel]
-    span = 1 + sum((n - 1) * st for n, st in zip(shape, stride)) if numel else 0
-    out = torch.zeros(offset + span, dtype=dtype).as_strided(shape, stride, offset)
+    out = zeros_strided(shape, stride, dtype, offset)
     out.copy_(data.reshape(shape).to(dtype))
     return out
 
@@ -90,8 +95,7 @@ def make_nonzero(shape, stride, dtype, count, low, high, seed, offset=0):
         sign = torch.ones(count, dtype=torch.float64)
     data = torch.zeros(numel, dtype=torch.float64)
     data[positions] = magnitude * sign
-    span = 1 + sum((n - 1) * st for n, st in zip(shape, stride)) if numel else 0
-    out = torch.zeros(offset + span, dtype=dtype).as_strided(shape, stride, offset)
+    out = zeros_strided(shape, stride, dtype, offset)
     out.copy_(data.reshape(shape).to(dtype))
     return out
 
@@ -108,9 +112,7 @@ def make_scalar(kind, low, high, seed):
 
 def make_literal(shape, stride, dtype, values, offset=0):
     """A tensor with exactly these strides (and storage offset) holding `values` (row-major)."""
-    numel = torch.Size(shape).numel()
-    span = 1 + sum((n - 1) * st for n, st in zip(shape, stride)) if numel else 0
-    out = torch.zeros(offset + span, dtype=dtype).as_strided(shape, stride, offset)
+    out = zeros_strided(shape, stride, dtype, offset)
     exact = torch.complex128 if dtype.is_complex else torch.float64  # Python numbers exactly
     wide = exact if dtype.is_floating_point or dtype.is_complex else None
     out.copy_(torch.tensor(values, dtype=wide).reshape(shape).to(dtype))
@@ -166,11 +168,19 @@ def make_inputs(graph: Graph, case_seed: int) -> list:
     return values
 
 
-# The input builders a script may call, by name.
+# The input builders a script may call, by name (the tensor builders call zeros_strided).
 HELPERS = {
     fn.__name__: fn
-    for fn in (make_tensor, make_permutation, make_nonzero, make_scalar, make_literal)
+    for fn in (
+        zeros_strided,
+        make_tensor,
+        make_permutation,
+        make_nonzero,
+        make_scalar,
+        make_literal,
+    )
 }
+TENSOR_BUILDERS = frozenset({"make_tensor", "make_permutation", "make_nonzero", "make_literal"})
 
 
 def helper_source() -> str:

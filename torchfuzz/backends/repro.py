@@ -21,7 +21,7 @@ from torchfuzz.backends.gradients import (
     requiring_grad,
     with_gradients,
 )
-from torchfuzz.backends.inputs import HELPERS, input_call, make_literal
+from torchfuzz.backends.inputs import HELPERS, TENSOR_BUILDERS, input_call, make_literal
 from torchfuzz.backends.oracle import DEFAULT_TOLERANCES
 from torchfuzz.backends.python import (
     _FX_GLOBAL_IMPORTS,
@@ -196,6 +196,8 @@ def to_repro(graph: Graph, seed: int, variant: Variant, signature: Signature | N
         compiled_fn = f"marking({compiled_fn})"
     mutated = set(graph.mutated_inputs())
     written = [i for i, inp in enumerate(graph.inputs) if inp.name in mutated]
+    if helpers & TENSOR_BUILDERS:
+        helpers.add("zeros_strided")  # the storage every tensor builder fills
     helper_src = "\n\n".join(inspect.getsource(HELPERS[h]) for h in sorted(helpers))
     backend_import, backend_expr = _backend_code(variant.backend)
     imports = sorted({_FX_GLOBAL_IMPORTS[n] for n in names | ref_names if n in _FX_GLOBAL_IMPORTS})
