@@ -154,7 +154,7 @@ def run_variant(variant):
 
 def specializes_marked_dim(exc):
     while exc is not None:
-        if type(exc).__name__ == "ConstraintViolationError":
+        if isinstance(exc, torch.fx.experimental.symbolic_shapes.ConstraintViolationError):
             return True
         exc = exc.__cause__ or exc.__context__
     return False
