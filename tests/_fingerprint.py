@@ -4,13 +4,12 @@ reorganised (the IR text, the JSON case, the lowered FX code and the input build
 from __future__ import annotations
 
 import hashlib
+import json
 
 from torchfuzz.backends.inputs import input_call
 from torchfuzz.backends.lowering import lower_to_fx
 from torchfuzz.generator.generate import generate
 from torchfuzz.generator.options import GeneratorOptions
-import json
-
 from torchfuzz.ir.serialize import graph_to_dict
 
 
