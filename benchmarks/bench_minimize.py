@@ -25,7 +25,7 @@ from tests._core_ops import CORE_OPTIONS
 from torchfuzz.backends.runner import resolve_variants  # noqa: E402
 from torchfuzz.generator.generate import generate  # noqa: E402
 from torchfuzz.generator.options import GeneratorOptions  # noqa: E402
-from torchfuzz.minimize import minimize_case, run_signature  # noqa: E402
+from torchfuzz.shrink.minimize import minimize_case, run_signature  # noqa: E402
 
 OPTIONS = GeneratorOptions(num_nodes=30, max_depth=10, dtypes=(torch.float32,), **CORE_OPTIONS)
 # bug -> number of nodes in its trigger pattern

@@ -13,7 +13,7 @@ import argparse
 import sys
 import time
 
-from torchfuzz.coverage import op_coverage
+from torchfuzz.generator.coverage import op_coverage
 
 
 def main() -> int:

@@ -10,6 +10,7 @@ import pytest
 
 from tests._core_ops import CORE_ARGS, CORE_OPTIONS
 from torchfuzz.cli import main
+from torchfuzz.findings.layout import CampaignDir
 from torchfuzz.ir.serialize import Case
 
 SPEC = "tests.backends._backends:"
@@ -312,7 +313,7 @@ def test_hanging_candidate_becomes_a_timeout_signature():
     from torchfuzz.backends.worker import IsolatedRunner
     from torchfuzz.generator.generate import generate
     from torchfuzz.generator.options import GeneratorOptions
-    from torchfuzz.minimize import run_signature
+    from torchfuzz.shrink.minimize import run_signature
 
     (variant,) = resolve_variants(["inductor"], "tests._bugs:hang_on_mm")
     graph = generate(
@@ -360,9 +361,8 @@ def test_replay_keeps_failing_findings_and_marks_fixed_ones(tmp_path):
 
 
 def test_a_second_campaign_on_the_same_directory_is_refused(capsys, tmp_path):
-    from torchfuzz.campaign import exclusive
 
-    with exclusive(tmp_path):
+    with CampaignDir(tmp_path).exclusive():
         code, _, err = run_cli(
             capsys, "fuzz", "--seeds", "0:2", "--variants", "eager", "--out", str(tmp_path)
         )

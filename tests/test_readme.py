@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from torchfuzz.coverage import update_readme
+from torchfuzz.generator.coverage import update_readme
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 

@@ -34,25 +34,34 @@ from torchfuzz.backends.variants import (
     resolve_backend,
 )
 from torchfuzz.backends.worker import IsolatedRunner
-from torchfuzz.campaign import (
-    CampaignBusyError,
+from torchfuzz.campaign.driver import (
     CampaignConfig,
     run_campaign,
     write_minimized,
 )
-from torchfuzz.coverage import ReadmeMarkersError, op_coverage, short_dtype_name, update_readme
-from torchfuzz.executors import EXECUTORS, ExecutorError
+from torchfuzz.campaign.executors import EXECUTORS, ExecutorError
+from torchfuzz.campaign.progress import ProgressDisplay
+from torchfuzz.findings.known_issues import (
+    KnownIssuesError,
+    default_known_issues_path,
+    load_known_issues,
+)
+from torchfuzz.findings.layout import CampaignBusyError, CampaignDir, FindingDir
+from torchfuzz.findings.merge import MergeError, merge_stores
+from torchfuzz.findings.store import FindingsStore, StoreError
+from torchfuzz.generator.coverage import (
+    ReadmeMarkersError,
+    op_coverage,
+    short_dtype_name,
+    update_readme,
+)
 from torchfuzz.generator.generate import generate
 from torchfuzz.generator.options import GeneratorOptions
 from torchfuzz.ir.catalogue import UnknownOpError
 from torchfuzz.ir.dot import to_dot
 from torchfuzz.ir.serialize import Case, CaseFormatError
 from torchfuzz.ir.types import dtype_name, parse_dtype
-from torchfuzz.known_issues import KnownIssuesError, default_known_issues_path, load_known_issues
-from torchfuzz.merge import MergeError, merge_stores
-from torchfuzz.minimize import NothingToMinimize, minimize_case, run_signature
-from torchfuzz.progress import ProgressDisplay
-from torchfuzz.store import FindingsStore, StoreError
+from torchfuzz.shrink.minimize import NothingToMinimize, minimize_case, run_signature
 
 EXIT_OK, EXIT_FINDING, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
 _EXIT_BY_OUTCOME = {
@@ -378,8 +387,8 @@ def cmd_fuzz(args: argparse.Namespace) -> int:
 
 
 def _open_store(directory: Path) -> FindingsStore:
-    if not (directory / "findings.db").exists():
-        raise UsageError(f"{directory} holds no campaign (no findings.db)")
+    if not CampaignDir(directory).holds_campaign():
+        raise UsageError(f"{directory} holds no campaign (no {CampaignDir.DB})")
     return FindingsStore.open(directory)
 
 
@@ -405,7 +414,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
     with _open_store(args.directory) as store, IsolatedRunner() as runner:
         variants = {v["name"]: Variant.from_dict(v) for v in store.get_meta("variants", [])}
         for row in store.summary().findings:
-            case_path = Path(row.example_dir or "") / "case.json"
+            case_path = FindingDir(Path(row.example_dir or "")).case
             variant = variants.get(row.variant)
             if variant is None or not case_path.exists():
                 print(f"{row.signature_id}: cannot replay (no case, or unknown variant)")

@@ -30,7 +30,7 @@ from torchfuzz.generator.options import GeneratorOptions
 from torchfuzz.ir.catalogue import CATALOGUE
 from torchfuzz.ir.graph import Graph
 from torchfuzz.ir.types import TensorSpec
-from torchfuzz.minimize import minimize_case
+from torchfuzz.shrink.minimize import minimize_case
 
 BUGS = "tests._bugs:"
 REPO = Path(__file__).resolve().parents[2]

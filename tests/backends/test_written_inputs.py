@@ -12,9 +12,9 @@ from torchfuzz.backends.runner import check, resolve_variants, run_eager, run_re
 from torchfuzz.backends.signature import failure_signature
 from torchfuzz.ir.catalogue import CATALOGUE
 from torchfuzz.ir.graph import Graph
+from torchfuzz.ir.infer import infer_spec
 from torchfuzz.ir.ops.base import OpDef
 from torchfuzz.ir.types import TensorSpec
-from torchfuzz.passes.infer import infer_spec
 
 SPEC = "tests.backends._backends:"
 # An in-place op of our own, so these tests do not depend on the catalogue's.

@@ -21,6 +21,7 @@ from torchfuzz.generator.generate import generate
 from torchfuzz.generator.options import GeneratorOptions
 from torchfuzz.ir.catalogue import CATALOGUE, Catalogue
 from torchfuzz.ir.graph import Graph, Input
+from torchfuzz.ir.infer import apply_op, infer_spec, spec_of
 from torchfuzz.ir.ops.base import SpecSampler, Want
 from torchfuzz.ir.ops.data_dependent import FAMILY
 from torchfuzz.ir.serialize import graph_from_dict, graph_to_dict
@@ -34,9 +35,8 @@ from torchfuzz.ir.types import (
     nonzero_domain,
     permutation_domain,
 )
-from torchfuzz.passes import reduce
-from torchfuzz.passes.infer import apply_op, infer_spec, spec_of
 from torchfuzz.passes.validate import verify
+from torchfuzz.shrink import moves as reduce
 
 OPS = CATALOGUE.families()[FAMILY]
 DTYPES = (torch.float32, torch.float16, torch.int64, torch.int32, torch.uint8, torch.bool)

@@ -22,10 +22,10 @@ from torchfuzz.generator.options import GeneratorOptions
 from torchfuzz.ir.graph import Graph
 from torchfuzz.ir.ops.inplace import VIEW, VIEW_KINDS
 from torchfuzz.ir.types import TensorSpec, index_domain, permutation_domain
-from torchfuzz.minimize import Minimizer
 from torchfuzz.passes import ValidationError, verify
-from torchfuzz.passes.reduce import forward_operand
 from torchfuzz.passes.writes import overlaps
+from torchfuzz.shrink.minimize import Minimizer
+from torchfuzz.shrink.moves import forward_operand
 
 F32, F64, I64 = torch.float32, torch.float64, torch.int64
 BASE = (4, 5)

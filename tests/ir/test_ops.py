@@ -12,6 +12,7 @@ import torch
 from torchfuzz.backends.inputs import input_call
 from torchfuzz.ir.catalogue import CATALOGUE
 from torchfuzz.ir.graph import Input
+from torchfuzz.ir.infer import apply_op, infer_spec, spec_of
 from torchfuzz.ir.ops.base import (
     BOOL_DTYPES,
     COMPLEX_DTYPES,
@@ -32,7 +33,6 @@ from torchfuzz.ir.types import (
     ScalarSpec,
     TensorSpec,
 )
-from torchfuzz.passes.infer import apply_op, infer_spec, spec_of
 
 TRIES = 40
 MAX_RANK = 4

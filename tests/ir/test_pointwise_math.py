@@ -9,10 +9,10 @@ import random
 import pytest
 import torch
 
+from torchfuzz.ir.infer import apply_op, infer_spec
 from torchfuzz.ir.ops import pointwise_math, pointwise_special
 from torchfuzz.ir.ops.base import OpDef, SpecSampler, Want
 from torchfuzz.ir.types import ANY, DOMAIN_KINDS, ScalarSpec, TensorSpec
-from torchfuzz.passes.infer import apply_op, infer_spec
 from torchfuzz.passes.type_promotion import promoted_dtype
 
 OPS = pointwise_math.OPS + pointwise_special.OPS

@@ -7,10 +7,10 @@ import random
 import pytest
 import torch
 
+from torchfuzz.ir.infer import infer_spec
 from torchfuzz.ir.ops.base import FLOAT_DTYPES, INT_DTYPES, OpDef, SpecSampler, Want
 from torchfuzz.ir.ops.scan import OPS
 from torchfuzz.ir.types import DISTINCT, SCALAR_DTYPES, SMALL, TensorSpec
-from torchfuzz.passes.infer import infer_spec
 
 DTYPES = tuple(sorted(FLOAT_DTYPES | INT_DTYPES | {torch.bool}, key=str))
 BY_NAME = {op.name: op for op in OPS}

@@ -10,6 +10,7 @@ import torch
 from torchfuzz.backends.inputs import input_call, make_permutation, make_tensor
 from torchfuzz.ir.catalogue import CATALOGUE
 from torchfuzz.ir.graph import Graph
+from torchfuzz.ir.infer import apply_op
 from torchfuzz.ir.ops.base import SpecSampler, Want
 from torchfuzz.ir.types import (
     DOMAIN_KINDS,
@@ -19,7 +20,6 @@ from torchfuzz.ir.types import (
     index_domain,
     permutation_domain,
 )
-from torchfuzz.passes.infer import apply_op
 
 DTYPES = (torch.float32, torch.int64)
 

@@ -8,9 +8,9 @@ import random
 import torch
 
 from torchfuzz.ir.catalogue import CATALOGUE
+from torchfuzz.ir.infer import infer_spec
 from torchfuzz.ir.ops.base import SpecSampler, Want
 from torchfuzz.ir.ops.shape import _EINSUM
-from torchfuzz.passes.infer import infer_spec
 
 DTYPES = (torch.float32,)
 

@@ -8,8 +8,8 @@ import torch
 
 from torchfuzz.ir.catalogue import CATALOGUE
 from torchfuzz.ir.graph import Graph
+from torchfuzz.ir.infer import infer_spec
 from torchfuzz.ir.types import ScalarSpec, Spec, TensorSpec
-from torchfuzz.passes.infer import infer_spec
 
 
 def tensor(

@@ -14,10 +14,10 @@ import torch
 
 from torchfuzz.backends.inputs import make_inputs as build_inputs
 from torchfuzz.ir.graph import Graph
+from torchfuzz.ir.infer import apply_op, spec_of
 from torchfuzz.ir.ops.base import Trait
 from torchfuzz.ir.ops.scalar import conversion
 from torchfuzz.ir.types import Spec, TensorSpec
-from torchfuzz.passes.infer import apply_op, spec_of
 
 
 def make_inputs(graph: Graph, seed: int = 0) -> dict[str, Any]:

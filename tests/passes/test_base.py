@@ -133,7 +133,7 @@ def test_verify_each_blames_the_pass_whose_output_is_invalid():
     passes = [TypePromotion(), DeadCodeElimination(), AddDeadNode(), Record()]
     Pipeline(passes).run(g)  # without verification the bug goes unnoticed
     with pytest.raises(PipelineError) as info:
-        Pipeline(passes, verify_each=True).run(g)
+        Pipeline(passes, verify_each=verify).run(g)
     err = info.value
     assert err.pass_name == "add-dead-node"
     assert "output failed verification" in err.rule
@@ -143,7 +143,7 @@ def test_verify_each_blames_the_pass_whose_output_is_invalid():
 def test_verify_each_is_strict_about_dead_code_between_passes():
     # TypePromotion keeps dead code, so its output fails verification before DCE runs.
     with pytest.raises(PipelineError, match=r"^\[type-promotion\] output failed verification"):
-        Pipeline([TypePromotion(), DeadCodeElimination()], verify_each=True).run(
+        Pipeline([TypePromotion(), DeadCodeElimination()], verify_each=verify).run(
             needs_promotion_and_dce()
         )
 

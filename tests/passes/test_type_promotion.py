@@ -10,10 +10,10 @@ import torch
 
 from torchfuzz.ir.catalogue import CATALOGUE
 from torchfuzz.ir.graph import Graph
+from torchfuzz.ir.infer import InferenceError, infer_spec
 from torchfuzz.ir.ops.base import REAL_DTYPES, SpecSampler, Trait, Want
 from torchfuzz.ir.types import SCALAR_DTYPES, ScalarSpec, TensorSpec
 from torchfuzz.passes import PassError, TypePromotion, natural_spec, promoted_dtype, verify
-from torchfuzz.passes.infer import InferenceError, infer_spec
 
 from ._build import node, scalar, tensor
 from ._eval import assert_same_semantics

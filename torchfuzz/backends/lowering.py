@@ -8,8 +8,8 @@ from typing import Any
 import torch.fx
 
 from torchfuzz.ir.graph import Graph
+from torchfuzz.ir.infer import call_args, write_in_place
 from torchfuzz.ir.ops.base import Trait
-from torchfuzz.passes.infer import call_args, write_in_place
 
 
 def lower_to_fx(graph: Graph) -> torch.fx.Graph:

@@ -44,9 +44,9 @@ from torchfuzz.backends.variants import (
     run_compiled_calls,
 )
 from torchfuzz.ir.graph import Graph
+from torchfuzz.ir.infer import apply_op
 from torchfuzz.ir.ops.base import Trait
 from torchfuzz.ir.types import TensorSpec
-from torchfuzz.passes.infer import apply_op
 from torchfuzz.passes.resize import marked_dims, resize
 from torchfuzz.passes.widen import widen_dtype, widen_floats
 

@@ -16,12 +16,12 @@ import torch
 from torchfuzz.generator.options import GeneratorOptions
 from torchfuzz.ir.catalogue import CATALOGUE, Catalogue
 from torchfuzz.ir.graph import Graph
+from torchfuzz.ir.infer import infer_spec, may_alias
 from torchfuzz.ir.ops.base import OpDef, Proposal, SpecSampler, Trait, Want
 from torchfuzz.ir.ops.scalar import conversion
 from torchfuzz.ir.ops.view import CONTIGUOUS
 from torchfuzz.ir.types import ANY, ScalarSpec, Spec, TensorSpec, contiguous_strides
 from torchfuzz.passes import default_pipeline
-from torchfuzz.passes.infer import infer_spec, may_alias
 from torchfuzz.passes.writes import overlaps
 
 log = logging.getLogger(__name__)

@@ -101,13 +101,14 @@ class PipelineError(PassError):
 
 @dataclass(frozen=True)
 class Pipeline:
-    """Passes run in order; with `verify_each`, the graph is verified after every pass.
+    """Passes run in order; with `verify_each` (a verifier such as `passes.verify`), the graph
+    is checked after every pass.
 
     A failure is re-raised as a `PipelineError` naming the pass that failed.
     """
 
     passes: tuple[Pass, ...]
-    verify_each: bool = False
+    verify_each: Callable[[Graph], None] | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "passes", tuple(self.passes))  # accept any iterable
@@ -117,7 +118,7 @@ class Pipeline:
 
     def run(self, graph: Graph) -> Graph:
         """Run every pass in order and return the final graph."""
-        verify = _verifier() if self.verify_each else None
+        verify = self.verify_each
         for p in self.passes:
             try:
                 result = p.run(graph)
@@ -143,10 +144,3 @@ class Pipeline:
 
     def __call__(self, graph: Graph) -> Graph:
         return self.run(graph)
-
-
-def _verifier() -> Callable[[Graph], None]:
-    # Imported late: validate builds on this module.
-    from torchfuzz.passes.validate import verify
-
-    return verify

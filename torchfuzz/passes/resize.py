@@ -20,7 +20,7 @@ import random
 
 from torchfuzz.ir.graph import Graph
 from torchfuzz.ir.types import TensorSpec, contiguous_strides
-from torchfuzz.passes.reduce import respecify
+from torchfuzz.passes.respecify import respecify
 
 log = logging.getLogger(__name__)
 

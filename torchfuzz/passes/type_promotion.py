@@ -21,11 +21,11 @@ import torch
 from torch._prims_common import elementwise_dtypes
 
 from torchfuzz.ir.graph import Graph, Node
+from torchfuzz.ir.infer import InferenceError, fake_value, infer_spec
 from torchfuzz.ir.ops.base import OpDef
 from torchfuzz.ir.ops.scalar import conversion
 from torchfuzz.ir.types import ScalarSpec, Spec, TensorSpec, dtype_name
 from torchfuzz.passes.base import Pass, PassResult
-from torchfuzz.passes.infer import InferenceError, fake_value, infer_spec
 
 log = logging.getLogger(__name__)
 

@@ -18,11 +18,11 @@ import networkx as nx
 import torch
 
 from torchfuzz.ir.graph import Graph, Node
+from torchfuzz.ir.infer import apply_op, fake_mode, fake_value, spec_of
 from torchfuzz.ir.ops.base import OpDef, Trait, positional
 from torchfuzz.ir.ops.inplace import op_attrs
 from torchfuzz.ir.types import ScalarSpec, Spec, TensorSpec, dtype_name
 from torchfuzz.passes.base import Pass, PassError, PassResult
-from torchfuzz.passes.infer import apply_op, fake_mode, fake_value, spec_of
 from torchfuzz.passes.writes import alias_violation, view_attrs_violation, write_violation
 
 log = logging.getLogger(__name__)

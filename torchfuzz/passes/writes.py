@@ -16,9 +16,9 @@ from typing import Any
 import torch
 
 from torchfuzz.ir.graph import Graph, Node
+from torchfuzz.ir.infer import same_storage
 from torchfuzz.ir.ops.inplace import VIEW, VIEW_ARGS, VIEW_KINDS
 from torchfuzz.ir.types import TensorSpec
-from torchfuzz.passes.infer import same_storage
 
 
 def overlaps(spec: TensorSpec) -> bool:

@@ -5,8 +5,8 @@ import os
 
 import pytest
 
-from torchfuzz import atomic_dirs
-from torchfuzz.atomic_dirs import (
+from torchfuzz.findings import atomic as atomic_dirs
+from torchfuzz.findings.atomic import (
     copy_tree_durably,
     replace_directory_atomically,
     write_files_atomically,

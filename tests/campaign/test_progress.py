@@ -4,8 +4,14 @@ from collections import Counter
 
 import pytest
 
-from torchfuzz.campaign import Progress
-from torchfuzz.progress import format_duration, format_rate, render_bar, render_line, snapshot
+from torchfuzz.campaign.driver import Progress
+from torchfuzz.campaign.progress import (
+    format_duration,
+    format_rate,
+    render_bar,
+    render_line,
+    snapshot,
+)
 
 NOW = 1000.0  # every state below started 24 s before NOW
 

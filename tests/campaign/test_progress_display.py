@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from torchfuzz import cli
-from torchfuzz.campaign import Progress
-from torchfuzz.progress import ProgressDisplay
+from torchfuzz.campaign.driver import Progress
+from torchfuzz.campaign.progress import ProgressDisplay
 
 
 class FakeStream(io.StringIO):
@@ -120,7 +120,7 @@ def test_bar_on_a_terminal_then_the_summary_on_a_fresh_line(tmp_path):
 
     master, slave = pty.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 60, 0, 0))
-    repo = str(Path(__file__).resolve().parents[1])
+    repo = str(Path(__file__).resolve().parents[2])
     proc = subprocess.Popen(
         [sys.executable, "-m", "torchfuzz.cli", *FUZZ, "--out", str(tmp_path)],
         stdin=subprocess.DEVNULL,

@@ -5,8 +5,8 @@ Only the campaign driver (or ``torchfuzz merge``) writes here, from one thread. 
 :meth:`FindingsStore.record` is one transaction, so a driver killed at any instant leaves the
 database as it was after the last completed record: a checked seed is either fully counted or
 not at all, and ``sum(signatures.count) == number of cases with a signature`` always holds.
-Finding directories are written by :func:`torchfuzz.atomic_dirs.write_files_atomically`,
-so each one is either complete or absent.  The rows it reports are in :mod:`torchfuzz.report`.
+Finding directories are written by :func:`torchfuzz.findings.atomic.write_files_atomically`,
+so each one is either complete or absent.  The rows it reports are in :mod:`torchfuzz.findings.report`.
 """
 
 from __future__ import annotations
@@ -24,12 +24,20 @@ from typing import Any
 
 from torchfuzz.backends.outcome import OutcomeKind
 from torchfuzz.backends.signature import KILLED, TIMEOUT, Signature
-from torchfuzz.report import FINDING_COLUMNS, FIXED, KNOWN, NEW, STATUSES, FindingRow, StoreSummary
+from torchfuzz.findings.layout import CampaignDir
+from torchfuzz.findings.report import (
+    FINDING_COLUMNS,
+    FIXED,
+    KNOWN,
+    NEW,
+    STATUSES,
+    FindingRow,
+    StoreSummary,
+)
 
 log = logging.getLogger(__name__)
 
 __all__ = [
-    "DB_NAME",
     "OUTCOMES",
     "SCHEMA_VERSION",
     "CaseRow",
@@ -38,7 +46,6 @@ __all__ = [
     "StoreError",
 ]
 
-DB_NAME = "findings.db"
 SCHEMA_VERSION = 1
 # Every value of the ``cases.outcome`` column, in display order.
 OUTCOMES = (*(kind.value for kind in OutcomeKind), KILLED, TIMEOUT)
@@ -136,7 +143,7 @@ class FindingsStore:
         """
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
-        path = directory / DB_NAME
+        path = CampaignDir(directory).db
         # isolation_level=None: no implicit transactions; _transaction() issues BEGIN itself,
         # so schema creation (DDL) is transactional too.
         conn = sqlite3.connect(path, isolation_level=None, timeout=10.0)

@@ -16,18 +16,18 @@ import torch
 from tests._core_ops import CORE_OPTIONS
 from torchfuzz.backends.variants import Variant, get_variant
 from torchfuzz.backends.worker import RunnerKilled
-from torchfuzz.campaign import CampaignConfig, run_campaign
-from torchfuzz.executors import (
+from torchfuzz.campaign.driver import CampaignConfig, run_campaign
+from torchfuzz.campaign.executors import (
     ExecutorError,
     LocalExecutor,
     Verdict,
     check_case,
     make_executor,
 )
+from torchfuzz.findings.store import FindingsStore
 from torchfuzz.generator.generate import generate
 from torchfuzz.generator.options import GeneratorOptions
 from torchfuzz.ir.serialize import Case
-from torchfuzz.store import FindingsStore
 
 SMALL_F32 = GeneratorOptions(num_nodes=30, max_depth=10, dtypes=(torch.float32,), **CORE_OPTIONS)
 DEFAULT = GeneratorOptions()

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from torchfuzz.cli import main
-from torchfuzz.coverage import (
+from torchfuzz.generator.coverage import (
     README_BLOCKS,
     ReadmeMarkersError,
     catalogue_gaps,

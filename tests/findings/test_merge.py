@@ -8,12 +8,12 @@ import sqlite3
 
 import pytest
 
-from torchfuzz.atomic_dirs import write_files_atomically
 from torchfuzz.backends.signature import Signature, killed_signature
-from torchfuzz.campaign import CampaignBusyError, exclusive
 from torchfuzz.cli import main
-from torchfuzz.merge import MergeError, merge_stores
-from torchfuzz.store import DB_NAME, FindingsStore
+from torchfuzz.findings.atomic import write_files_atomically
+from torchfuzz.findings.layout import CampaignBusyError, CampaignDir
+from torchfuzz.findings.merge import MergeError, merge_stores
+from torchfuzz.findings.store import FindingsStore
 
 BOOM = Signature("crash", "inductor", ("RuntimeError", "boom <num>", "torch/x.py:f"))
 BANG = Signature("crash", "inductor_dynamic", ("AssertionError", "bang", "torch/y.py:g"))
@@ -57,7 +57,7 @@ def example_tag(row):
 
 
 def assert_counts_match_cases(directory):
-    conn = sqlite3.connect(directory / DB_NAME)
+    conn = sqlite3.connect(directory / CampaignDir.DB)
     wrong = conn.execute(
         "SELECT id FROM signatures s WHERE s.count !="
         " (SELECT COUNT(*) FROM cases c WHERE c.signature_id = s.id)"
@@ -181,9 +181,9 @@ def test_refusals_missing_store_destination_as_source_and_running_campaign(tmp_p
         merge_stores(shards[0], [shards[1], tmp_path / "a" / ".." / "a"])
     with pytest.raises(MergeError, match="at least one source"):
         merge_stores(tmp_path / "all", [])
-    with exclusive(tmp_path / "all"), pytest.raises(CampaignBusyError):
+    with CampaignDir(tmp_path / "all").exclusive(), pytest.raises(CampaignBusyError):
         merge_stores(tmp_path / "all", shards)
-    assert not (tmp_path / "all" / DB_NAME).exists()
+    assert not (tmp_path / "all" / CampaignDir.DB).exists()
 
 
 def test_a_merge_failing_midway_keeps_whole_sources(tmp_path, shards, monkeypatch):
@@ -233,7 +233,9 @@ def test_cli_merge_bad_input_is_one_line_and_exit_2(capsys, tmp_path, shards, pr
         dest = shards[1]
     elif problem == "no-src":
         sources = []
-    with exclusive(tmp_path / "all") if problem == "busy" else contextlib.nullcontext():
+    with (
+        CampaignDir(tmp_path / "all").exclusive() if problem == "busy" else contextlib.nullcontext()
+    ):
         code = main(["merge", str(dest), *sources])
     err = capsys.readouterr().err
     assert code == 2

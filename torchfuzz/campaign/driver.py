@@ -12,8 +12,6 @@ New findings are minimized after the seeds are done.
 from __future__ import annotations
 
 import concurrent.futures
-import contextlib
-import fcntl
 import itertools
 import json
 import logging
@@ -26,42 +24,27 @@ from pathlib import Path
 import torch
 
 from torchfuzz import __version__
-from torchfuzz.atomic_dirs import write_files_atomically
 from torchfuzz.backends.python import to_python
 from torchfuzz.backends.repro import to_repro
 from torchfuzz.backends.signature import Signature
 from torchfuzz.backends.variants import Variant
 from torchfuzz.backends.worker import IsolatedRunner
-from torchfuzz.executors import Executor, Verdict, make_executor
+from torchfuzz.campaign.executors import Executor, Verdict, make_executor
+from torchfuzz.findings.atomic import write_files_atomically
+from torchfuzz.findings.known_issues import KnownIssues
+from torchfuzz.findings.layout import CampaignDir, FindingDir
+from torchfuzz.findings.report import StoreSummary
+from torchfuzz.findings.store import FindingsStore
 from torchfuzz.generator.generate import generate
 from torchfuzz.generator.options import GeneratorOptions
 from torchfuzz.ir.dot import to_dot
 from torchfuzz.ir.graph import Graph
 from torchfuzz.ir.serialize import Case
-from torchfuzz.known_issues import KnownIssues
-from torchfuzz.minimize import MinimizeResult, NothingToMinimize, minimize_case
-from torchfuzz.report import StoreSummary
-from torchfuzz.store import FindingsStore
+from torchfuzz.shrink.minimize import MinimizeResult, NothingToMinimize, minimize_case
 
 log = logging.getLogger(__name__)
 
 _TICK = 1.0  # seconds between progress callbacks while cases are in flight
-
-
-class CampaignBusyError(ValueError):
-    """Another campaign is writing to the same directory."""
-
-
-@contextlib.contextmanager
-def exclusive(out: Path) -> Iterator[None]:
-    """Hold `out/.lock` for the campaign: two drivers on one store would interleave seeds."""
-    out.mkdir(parents=True, exist_ok=True)
-    with open(out / ".lock", "w") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise CampaignBusyError(f"another campaign is running in {out}") from None
-        yield  # the lock goes with the file descriptor, also when the process is killed
 
 
 def versions() -> dict[str, str]:
@@ -157,9 +140,9 @@ def finding_files(result: CaseResult, config: CampaignConfig) -> dict[str, str]:
     header = result.signature.text() if result.signature else ""
     variants = [v for v in config.variants if v.name == result.variant] or list(config.variants)
     return {
-        "case.json": result.case.to_json(),
-        "repro.py": to_python(result.graph, result.seed, variants, header=header),
-        "graph.dot": to_dot(result.graph),
+        FindingDir.CASE: result.case.to_json(),
+        FindingDir.REPRO: to_python(result.graph, result.seed, variants, header=header),
+        FindingDir.DOT: to_dot(result.graph),
     }
 
 
@@ -191,7 +174,7 @@ class Campaign:
         self.progress.checked += 1
         self.progress.outcomes[result.outcome_kind] += 1
         if record.is_new and result.signature is not None:
-            directory = self.config.out / "findings" / result.signature.id
+            directory = CampaignDir(self.config.out).finding(result.signature.id).path
             write_files_atomically(directory, finding_files(result, self.config))
             store.set_example_dir(result.signature.id, directory)
             self.progress.unique += 1
@@ -200,7 +183,7 @@ class Campaign:
 
     def run(self) -> StoreSummary:
         config = self.config
-        with exclusive(config.out), FindingsStore.open(config.out) as store:
+        with CampaignDir(config.out).exclusive(), FindingsStore.open(config.out) as store:
             store.set_meta("variants", [v.to_dict() for v in config.variants])
             store.set_meta("options", config.options.to_dict())
             done = store.done_seeds()
@@ -273,10 +256,10 @@ class Campaign:
     def _write_minimized(
         self, store: FindingsStore, result: CaseResult, variant: Variant, reduced: MinimizeResult
     ) -> None:
-        directory = self.config.out / "findings" / result.signature.id / "minimized"
-        write_minimized(directory, result.case, reduced, variant)
+        directory = CampaignDir(self.config.out).finding(result.signature.id).minimized
+        write_minimized(directory.path, result.case, reduced, variant)
         store.set_minimized(
-            result.signature.id, reduced.original_nodes, len(reduced.graph), directory / "repro.py"
+            result.signature.id, reduced.original_nodes, len(reduced.graph), directory.repro
         )
 
 
@@ -294,10 +277,10 @@ def write_minimized(
     `out_dir` (atomically); return their paths."""
     case = Case(result.graph, original.seed, original.options, versions())
     files = {
-        "case.json": case.to_json(),
-        "repro.py": to_repro(result.graph, original.seed, variant, result.signature),
-        "graph.dot": to_dot(result.graph),
-        "signature.json": json.dumps(result.signature.to_dict(), indent=1) + "\n",
+        FindingDir.CASE: case.to_json(),
+        FindingDir.REPRO: to_repro(result.graph, original.seed, variant, result.signature),
+        FindingDir.DOT: to_dot(result.graph),
+        FindingDir.SIGNATURE: json.dumps(result.signature.to_dict(), indent=1) + "\n",
     }
     write_files_atomically(out_dir, files)
     return [out_dir / name for name in files]

@@ -8,8 +8,9 @@ from torchfuzz.backends.runner import node_values, run_eager
 from torchfuzz.ir.catalogue import CATALOGUE as C
 from torchfuzz.ir.graph import Graph
 from torchfuzz.ir.types import TensorSpec
-from torchfuzz.minimize import sort_key
-from torchfuzz.passes import default_pipeline, reduce, verify
+from torchfuzz.passes import default_pipeline, verify
+from torchfuzz.shrink import moves as reduce
+from torchfuzz.shrink.minimize import sort_key
 
 F = torch.float32
 

@@ -14,7 +14,8 @@ import pytest
 
 from torchfuzz.backends.outcome import OutcomeKind
 from torchfuzz.backends.signature import Signature, killed_signature, timeout_signature
-from torchfuzz.store import DB_NAME, FindingsStore, StoreError
+from torchfuzz.findings.layout import CampaignDir
+from torchfuzz.findings.store import FindingsStore, StoreError
 
 BOOM = Signature("crash", "inductor", ("RuntimeError", "boom <num>", "torch/x.py:f"))
 BANG = Signature("crash", "inductor_dynamic", ("AssertionError", "bang", "torch/y.py:g"))
@@ -37,10 +38,10 @@ def _ok(store, seed):
 
 def test_open_creates_directory_database_and_wal(tmp_path):
     with FindingsStore.open(tmp_path / "a" / "b") as opened:
-        assert (tmp_path / "a" / "b" / DB_NAME).is_file()
+        assert (tmp_path / "a" / "b" / CampaignDir.DB).is_file()
         assert opened.get_meta("schema_version") == 1
         assert opened.get_meta("created_at")
-    conn = sqlite3.connect(tmp_path / "a" / "b" / DB_NAME)
+    conn = sqlite3.connect(tmp_path / "a" / "b" / CampaignDir.DB)
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     conn.close()
 
@@ -214,7 +215,7 @@ def test_export_and_import_rows_recount_and_keep_paths(store, tmp_path):
 def test_schema_version_mismatch_is_refused(tmp_path):
     with FindingsStore.open(tmp_path):
         pass
-    conn = sqlite3.connect(tmp_path / DB_NAME)
+    conn = sqlite3.connect(tmp_path / CampaignDir.DB)
     with conn:
         conn.execute("UPDATE meta SET value = '99' WHERE key = 'schema_version'")
     conn.close()
@@ -223,14 +224,14 @@ def test_schema_version_mismatch_is_refused(tmp_path):
 
 
 def test_foreign_database_is_refused(tmp_path):
-    conn = sqlite3.connect(tmp_path / DB_NAME)
+    conn = sqlite3.connect(tmp_path / CampaignDir.DB)
     with conn:
         conn.execute("CREATE TABLE other (x)")
     conn.close()
     with pytest.raises(StoreError, match="not a torchfuzz findings database"):
         FindingsStore.open(tmp_path)
     (tmp_path / "junk").mkdir()
-    (tmp_path / "junk" / DB_NAME).write_bytes(b"not sqlite at all" * 100)
+    (tmp_path / "junk" / CampaignDir.DB).write_bytes(b"not sqlite at all" * 100)
     with pytest.raises(StoreError, match="not a usable findings database"):
         FindingsStore.open(tmp_path / "junk")
 
@@ -258,7 +259,7 @@ _WRITER = textwrap.dedent(
     import sys
     from pathlib import Path
     from torchfuzz.backends.signature import Signature
-    from torchfuzz.store import FindingsStore
+    from torchfuzz.findings.store import FindingsStore
 
     sigs = [Signature("crash", "inductor", ("RuntimeError", f"boom {i}")) for i in range(7)]
     with FindingsStore.open(Path(sys.argv[1])) as store:
@@ -289,7 +290,7 @@ def test_sigkill_while_writing_leaves_a_consistent_database(tmp_path):
         proc.stdout.close()
     assert proc.returncode == -signal.SIGKILL
 
-    conn = sqlite3.connect(directory / DB_NAME)
+    conn = sqlite3.connect(directory / CampaignDir.DB)
     assert conn.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
     cases = conn.execute("SELECT COUNT(*) FROM cases WHERE signature_id IS NOT NULL").fetchone()
     total = conn.execute("SELECT TOTAL(count) FROM signatures").fetchone()

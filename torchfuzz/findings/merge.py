@@ -16,10 +16,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from torchfuzz.atomic_dirs import copy_tree_durably, replace_directory_atomically
-from torchfuzz.campaign import exclusive
-from torchfuzz.report import FIXED, KNOWN, NEW, FindingRow, StoreSummary
-from torchfuzz.store import DB_NAME, CaseRow, FindingsStore
+from torchfuzz.findings.atomic import copy_tree_durably, replace_directory_atomically
+from torchfuzz.findings.layout import CampaignDir, FindingDir
+from torchfuzz.findings.report import FIXED, KNOWN, NEW, FindingRow, StoreSummary
+from torchfuzz.findings.store import CaseRow, FindingsStore
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +27,6 @@ __all__ = ["CONFIG_KEYS", "MergeError", "MergeReport", "SourceMerge", "merge_sto
 
 # Campaign settings (meta keys) that must agree: counts under other settings don't compare.
 CONFIG_KEYS = ("variants", "options")
-_MINIMIZED = "minimized"
 
 
 class MergeError(ValueError):
@@ -84,13 +83,13 @@ def merge_stores(dest: Path, sources: Sequence[Path]) -> MergeReport:
     with each source fully merged or not at all (run it again to finish).  Example
     directories are written before that transaction: each is complete, and a repeated
     merge rewrites it.  ``dest``'s campaign lock is held throughout
-    (:class:`~torchfuzz.campaign.CampaignBusyError` if a campaign runs there).  A source
+    (:class:`~torchfuzz.campaign.driver.CampaignBusyError` if a campaign runs there).  A source
     may still be running: it is read in one snapshot; merge it again later for the rest.
     """
     dest, sources = Path(dest), [Path(source) for source in sources]
     _check_paths(dest, sources)
     config = _sources_config(sources)
-    with exclusive(dest), FindingsStore.open(dest) as store:
+    with CampaignDir(dest).exclusive(), FindingsStore.open(dest) as store:
         existing = _config(store)
         if any(value is not None for value in existing.values()):  # not a fresh store
             _check_config(config, sources[0], existing, dest)
@@ -104,8 +103,8 @@ def _check_paths(dest: Path, sources: Sequence[Path]) -> None:
     if dest.exists() and not dest.is_dir():
         raise MergeError(f"{dest} is not a directory")
     for source in sources:
-        if not (source / DB_NAME).is_file():
-            raise MergeError(f"{source} holds no campaign (no {DB_NAME})")
+        if not CampaignDir(source).holds_campaign():
+            raise MergeError(f"{source} holds no campaign (no {CampaignDir.DB})")
         if source.resolve() == dest.resolve():
             raise MergeError(f"{source} is the destination; merge into another directory")
 
@@ -178,7 +177,7 @@ def _merge_source(store: FindingsStore, source: Path, config: dict[str, Any]) ->
 
 
 def _finding_dir(directory: Path, signature_id: str) -> Path:
-    return directory / "findings" / signature_id
+    return CampaignDir(directory).finding(signature_id).path
 
 
 def _merged_status(rows: Sequence[FindingRow]) -> str:
@@ -199,7 +198,7 @@ def _merged_finding(dest: Path, holders: Sequence[tuple[Path, FindingRow]]) -> F
     with_minimized = [
         (row.minimized_nodes, i)
         for i, (d, row) in enumerate(holders)
-        if row.minimized_nodes is not None and (_finding_dir(d, sig_id) / _MINIMIZED).is_dir()
+        if row.minimized_nodes is not None and CampaignDir(d).finding(sig_id).minimized.exists()
     ]
     example = holders[min(with_example)[1]][0] if with_example else None
     minimized = holders[min(with_minimized)[1]] if with_minimized else None
@@ -218,7 +217,7 @@ def _merged_finding(dest: Path, holders: Sequence[tuple[Path, FindingRow]]) -> F
         example_dir=str(target) if example is not None else None,
         minimized_nodes=best.minimized_nodes if best else None,
         original_nodes=best.original_nodes if best else None,
-        repro_path=str(target / _MINIMIZED / "repro.py") if best else None,
+        repro_path=str(FindingDir(target).minimized.repro) if best else None,
     )
 
 
@@ -228,9 +227,11 @@ def _copy_finding(
     """Replace ``target`` by ``example``'s files plus the chosen ``minimized/``, atomically."""
 
     def fill(tmp: Path) -> None:
-        copy_tree_durably(example, tmp, skip={_MINIMIZED})
+        copy_tree_durably(example, tmp, skip={FindingDir.MINIMIZED})
         if minimized is not None:
-            copy_tree_durably(_finding_dir(minimized[0], sig_id) / _MINIMIZED, tmp / _MINIMIZED)
+            copy_tree_durably(
+                CampaignDir(minimized[0]).finding(sig_id).minimized.path, tmp / FindingDir.MINIMIZED
+            )
 
     replace_directory_atomically(target, fill)
     log.debug("copied finding %s from %s", sig_id, example)

@@ -1,6 +1,6 @@
 """What a findings store reports: one row per unique finding and the campaign summary.
 
-Plain values read from the database by :class:`torchfuzz.store.FindingsStore`; they render
+Plain values read from the database by :class:`torchfuzz.findings.store.FindingsStore`; they render
 themselves as text (``torchfuzz report``) or JSON-safe dicts (``--json``).
 """
 

@@ -15,12 +15,12 @@ from torchfuzz.backends.repro import to_repro
 from torchfuzz.backends.runner import node_values, resolve_variants
 from torchfuzz.generator.generate import generate
 from torchfuzz.generator.options import GeneratorOptions
-from torchfuzz.minimize import Minimizer, NothingToMinimize, minimize_case, run_signature
-from torchfuzz.passes import reduce
+from torchfuzz.shrink import moves as reduce
+from torchfuzz.shrink.minimize import Minimizer, NothingToMinimize, minimize_case, run_signature
 
 OPTIONS = GeneratorOptions(num_nodes=30, max_depth=10, dtypes=(torch.float32,), **CORE_OPTIONS)
 BUGS = "tests._bugs:"
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 EXPECTED = {
     ("wrong_round_into_cast", 3): (

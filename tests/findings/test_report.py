@@ -1,7 +1,7 @@
 """Report values: a finding row survives the database round trip and renders its cells."""
 
 from torchfuzz.backends.signature import Signature
-from torchfuzz.report import FINDING_COLUMNS, FindingRow, StoreSummary
+from torchfuzz.findings.report import FINDING_COLUMNS, FindingRow, StoreSummary
 
 BOOM = Signature("crash", "inductor", ("RuntimeError", "boom <num>", "torch/x.py:f"))
 

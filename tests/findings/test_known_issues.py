@@ -5,7 +5,7 @@ import json
 import pytest
 
 from torchfuzz.backends.signature import Signature, normalize_message
-from torchfuzz.known_issues import (
+from torchfuzz.findings.known_issues import (
     KnownIssuesError,
     default_known_issues_path,
     load_known_issues,

@@ -2,7 +2,7 @@
 dedupes and tests the predicate, named reduction passes with stats, run to a fixpoint.
 
 A candidate is accepted only when it is smaller by `sort_key` and the predicate (usually
-"fails with the same signature") holds. Passes try the moves of `torchfuzz.passes.reduce` in a
+"fails with the same signature") holds. Passes try the moves of `torchfuzz.shrink.moves` in a
 fixed order, most-removing first, so the same case and options give the same result.
 """
 
@@ -28,8 +28,8 @@ from torchfuzz.backends.worker import IsolatedRunner
 from torchfuzz.ir.graph import Graph
 from torchfuzz.ir.serialize import Case
 from torchfuzz.ir.types import TensorSpec
-from torchfuzz.passes import reduce
 from torchfuzz.passes.validate import ValidationError, verify
+from torchfuzz.shrink import moves as reduce
 
 log = logging.getLogger(__name__)
 

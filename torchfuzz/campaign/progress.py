@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, TextIO
 from torchfuzz.backends.outcome import OutcomeKind
 
 if TYPE_CHECKING:
-    from torchfuzz.campaign import Progress
+    from torchfuzz.campaign.driver import Progress
 
 # Findings first, then the fuzzer's own failures, then the uneventful kinds.
 _FAILURE_KINDS = (OutcomeKind.MISMATCH.value, OutcomeKind.CRASH.value, "killed", "timeout")

@@ -13,7 +13,7 @@ import torch
 from torchfuzz.ir.graph import Graph, Input
 from torchfuzz.ir.types import Spec, TensorSpec, contiguous_strides
 from torchfuzz.passes.dce import DeadCodeElimination
-from torchfuzz.passes.infer import InferenceError, infer_spec
+from torchfuzz.passes.respecify import respecify
 
 _DCE = DeadCodeElimination(remove_unused_inputs=True)
 
@@ -21,23 +21,6 @@ _DCE = DeadCodeElimination(remove_unused_inputs=True)
 def eliminate_dead(graph: Graph) -> Graph:
     """Drop nodes and inputs that no output needs."""
     return _DCE.run(graph).graph
-
-
-def respecify(graph: Graph) -> Graph | None:
-    """Recompute every node's spec from PyTorch, in order, after inputs or attributes changed.
-
-    None when PyTorch rejects a node or a node would change between tensor and scalar.
-    """
-    result = graph.copy()
-    for node in result.nodes:
-        try:
-            spec = infer_spec(node.op, [result.spec(i) for i in node.inputs], node.attr_map)
-        except InferenceError:
-            return None
-        if type(spec) is not type(node.spec):
-            return None
-        result.replace_node(node.name, spec=spec)
-    return result
 
 
 def drop_output(graph: Graph, index: int) -> Graph | None:

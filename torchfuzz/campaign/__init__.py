@@ -1,0 +1,1 @@
+"""Campaigns: the driver, executors (local processes or Ray actors) and progress."""

@@ -1,0 +1,1 @@
+"""What a campaign found: the store, its directory layout, reports, merging, known issues."""

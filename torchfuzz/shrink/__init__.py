@@ -1,0 +1,1 @@
+"""Minimization: the shrinker and its reduction moves over the IR."""
