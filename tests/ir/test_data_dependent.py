@@ -155,6 +155,23 @@ def _family_programs(seeds: range) -> list[tuple[int, Graph]]:
     return [(s, g) for s, g in programs if any(n.op.family == FAMILY for n in g.nodes)]
 
 
+def _outputs(values: object) -> tuple:
+    return tuple(values) if isinstance(values, (tuple, list)) else (values,)
+
+
+def _identical(a: object, b: object) -> bool:
+    """Same type, shape, dtype and bits; NaN equals NaN only where both are NaN."""
+    if isinstance(a, torch.Tensor) and isinstance(b, torch.Tensor):
+        if a.shape != b.shape or a.dtype != b.dtype:
+            return False
+        if a.is_floating_point():
+            return torch.equal(a.isnan(), b.isnan()) and torch.equal(a.nan_to_num(), b.nan_to_num())
+        return torch.equal(a, b)
+    if isinstance(a, float) and isinstance(b, float) and a != a:
+        return b != b
+    return type(a) is type(b) and a == b
+
+
 def test_generated_programs_verify_round_trip_and_run_deterministically() -> None:
     programs = _family_programs(range(12))
     used = {n.op.name for _, g in programs for n in g.nodes if n.op.family == FAMILY}
@@ -162,13 +179,13 @@ def test_generated_programs_verify_round_trip_and_run_deterministically() -> Non
     for seed, graph in programs:
         verify(graph)
         assert graph_from_dict(graph_to_dict(graph), BOOSTED) == graph
-        first = to_fx(graph)(*make_inputs(graph, seed))
-        second = to_fx(graph)(*make_inputs(graph, seed))
-        for out, value, again in zip(graph.outputs, first, second):
+        first = _outputs(to_fx(graph)(*make_inputs(graph, seed)))
+        second = _outputs(to_fx(graph)(*make_inputs(graph, seed)))
+        assert len(first) == len(second) == len(graph.outputs)
+        for out, value, again in zip(graph.outputs, first, second, strict=True):
             if isinstance(value, torch.Tensor):
                 assert tuple(value.shape) == graph.spec(out).shape
-                assert torch.equal(value.isnan(), again.isnan())
-                assert torch.equal(value.nan_to_num(), again.nan_to_num())
+            assert _identical(value, again), (seed, out)
 
 
 def test_standalone_script_builds_the_same_inputs_and_results(tmp_path) -> None:
@@ -180,11 +197,15 @@ def test_standalone_script_builds_the_same_inputs_and_results(tmp_path) -> None:
         path.write_text(to_python(graph, seed, resolve_variants(["eager"], None)))
         namespace = runpy.run_path(str(path), run_name="repro")
         inputs = namespace["make_inputs"]()
-        for a, b in zip(inputs, make_inputs(graph, seed)):
-            assert torch.equal(a, b) if isinstance(a, torch.Tensor) else a == b
-        ours = to_fx(graph)(*make_inputs(graph, seed))
-        for a, b in zip(namespace["Program"]()(*inputs), ours):
-            assert torch.equal(a, b) if isinstance(a, torch.Tensor) else a == b or a != a
+        expected_inputs = make_inputs(graph, seed)
+        assert len(inputs) == len(expected_inputs)
+        for a, b in zip(inputs, expected_inputs, strict=True):
+            assert _identical(a, b), seed
+        ours = _outputs(to_fx(graph)(*make_inputs(graph, seed)))
+        theirs = _outputs(namespace["Program"]()(*inputs))
+        assert len(theirs) == len(ours) == len(graph.outputs)
+        for a, b in zip(theirs, ours, strict=True):
+            assert _identical(a, b), seed
 
 
 def test_aot_eager_with_captured_sizes_agrees_with_eager() -> None:
