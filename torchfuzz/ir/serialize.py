@@ -94,7 +94,7 @@ def graph_to_dict(graph: Graph) -> dict[str, Any]:
             {
                 "name": i.name,
                 "spec": spec_to_dict(i.spec),
-                "domain": {"kind": i.domain.kind, "bound": i.domain.bound},
+                "domain": {"kind": i.domain.kind.value, "bound": i.domain.bound},
                 "key": i.key,
                 **({} if i.data is None else {"data": [_literal_to_json(v) for v in i.data]}),
             }
