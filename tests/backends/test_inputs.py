@@ -4,14 +4,23 @@ import pytest
 import torch
 
 from torchfuzz.backends.inputs import (
+    TENSOR_CALLS,
     input_call,
     make_inputs,
     make_literal,
     make_permutation,
     make_tensor,
 )
-from torchfuzz.ir.graph import Graph
-from torchfuzz.ir.types import TensorSpec, index_domain, permutation_domain
+from torchfuzz.ir.graph import Graph, Input
+from torchfuzz.ir.types import (
+    DOMAIN_RULES,
+    BoundRole,
+    Domain,
+    DomainKind,
+    TensorSpec,
+    index_domain,
+    permutation_domain,
+)
 
 # (shape, stride) of each layout kind the generator makes.
 LAYOUTS = {
@@ -63,3 +72,17 @@ def test_input_calls_pass_the_offset_only_when_there_is_one():
     values = make_inputs(g, 0)
     assert [v.storage_offset() for v in values] == [0, 4, 2]
     assert 0 <= values[1].min() and values[1].max() < 3
+
+
+def test_every_domain_kind_has_a_tensor_builder():
+    assert set(TENSOR_CALLS) == set(DomainKind)
+
+
+@pytest.mark.parametrize("kind", list(DomainKind))
+@pytest.mark.parametrize("dtype", [torch.float32, torch.int64])
+def test_built_inputs_keep_their_domain_promise(kind, dtype):
+    bound = 0 if DOMAIN_RULES[kind].bound is BoundRole.NONE else 6  # a permutation fits
+    inp = Input("x", TensorSpec((2, 3), (3, 1), dtype), Domain(kind, bound), key=1)
+    fn, args = input_call(inp, 7)
+    values = fn(*args).flatten().tolist()
+    assert inp.domain.admits(values), (kind, values)

@@ -10,13 +10,17 @@ import torch
 
 from tests._core_ops import CORE_OPTIONS
 from torchfuzz.backends.outcome import (
+    CASE_KINDS,
+    FAILING_KINDS,
     Crash,
     Mismatch,
     MismatchKind,
     Outcome,
     OutcomeKind,
+    ProcessFate,
     Stage,
     VariantResult,
+    case_kind,
 )
 from torchfuzz.backends.runner import check, resolve_variants
 from torchfuzz.backends.signature import (
@@ -24,6 +28,7 @@ from torchfuzz.backends.signature import (
     failure_signature,
     killed_signature,
     normalize_message,
+    process_signature,
     timeout_signature,
     torch_frames,
 )
@@ -274,6 +279,28 @@ def test_killed_and_timeout_signatures():
 def test_signature_rejects_unknown_kind():
     with pytest.raises(ValueError, match="kind"):
         Signature("hang", "inductor")
+    with pytest.raises(ValueError, match="kind"):
+        Signature(OutcomeKind.OK, "inductor")  # a case kind, but no failure
+
+
+@pytest.mark.parametrize("kind", CASE_KINDS)
+def test_case_kinds_are_stored_as_their_text(kind):
+    assert case_kind(kind.value) is kind and case_kind(kind) is kind
+    assert json.loads(json.dumps(kind)) == kind.value
+
+
+def test_case_kind_text_is_unique_and_unknown_text_raises():
+    assert len({kind.value for kind in CASE_KINDS}) == len(CASE_KINDS)
+    with pytest.raises(ValueError, match="hang"):
+        case_kind("hang")
+
+
+@pytest.mark.parametrize("fate", list(ProcessFate))
+def test_every_process_fate_gives_a_failing_signature(fate):
+    signature = process_signature(fate, "inductor", -6)
+    assert signature.kind is fate and fate in FAILING_KINDS
+    assert Signature.from_dict(json.loads(json.dumps(signature.to_dict()))) == signature
+    assert f"{fate}" == fate.value  # formats as its stored text
 
 
 # --- serialization and id --------------------------------------------------------------

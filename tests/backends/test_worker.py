@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from tests._core_ops import CORE_OPTIONS
-from torchfuzz.backends.outcome import OutcomeKind
+from torchfuzz.backends.outcome import Outcome, OutcomeKind, ProcessFate
 from torchfuzz.backends.runner import check, resolve_variants
 from torchfuzz.backends.variants import UnknownBackendError, Variant
 from torchfuzz.backends.worker import IsolatedRunner, RunResult, WorkerError
@@ -163,3 +163,13 @@ def test_run_result_holds_an_outcome_or_exactly_one_failure() -> None:
         RunResult(None, killed_by=9, timed_out=True)
     assert "timed out" in RunResult(None, timed_out=True, seconds=5.0).summary()
     assert "code 3" in RunResult(None, exit_code=3).summary()
+
+
+def test_run_result_fate_and_signature() -> None:
+    assert RunResult(None, timed_out=True).fate is ProcessFate.TIMEOUT
+    assert RunResult(None, killed_by=6).signature("inductor").parts == ("SIGABRT",)
+    assert RunResult(None, exit_code=3).fate is ProcessFate.KILLED
+    ok = RunResult(Outcome(OutcomeKind.OK))
+    assert ok.fate is None
+    with pytest.raises(ValueError):
+        ok.signature("inductor")

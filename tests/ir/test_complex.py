@@ -22,7 +22,7 @@ from torchfuzz.ir.graph import Graph
 from torchfuzz.ir.ops.base import SpecSampler, Want
 from torchfuzz.ir.ops.scalar import conversion
 from torchfuzz.ir.serialize import Case
-from torchfuzz.ir.types import DOMAIN_KINDS, POSITIVE, SMALL, UNIT, Domain, TensorSpec
+from torchfuzz.ir.types import POSITIVE, SMALL, UNIT, Domain, TensorSpec
 from torchfuzz.passes import default_pipeline
 from torchfuzz.passes.validate import verify
 from torchfuzz.passes.widen import widen_floats
@@ -41,7 +41,7 @@ def _inputs_graph(domain: Domain) -> Graph:
 
 @pytest.mark.parametrize("kind", ["any", "positive", "small", "unit"])
 def test_complex_inputs_have_both_parts_and_stay_in_their_domain(kind):
-    low, high, _, _ = DOMAIN_KINDS[kind]
+    low, high, _, _ = Domain(kind).value_ranges()
     for value in make_inputs(_inputs_graph(Domain(kind)), 3):
         assert value.dtype == C64
         assert (value.imag != 0).all() and (value.real != 0).all()

@@ -4,6 +4,7 @@ and generated programs that write intermediates, views and graph inputs."""
 from __future__ import annotations
 
 import collections
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -20,8 +21,10 @@ from torchfuzz.backends.variants import get_variant
 from torchfuzz.generator.generate import generate
 from torchfuzz.generator.options import GeneratorOptions
 from torchfuzz.ir.graph import Graph
-from torchfuzz.ir.ops.inplace import VIEW, VIEW_KINDS
+from torchfuzz.ir.ops.inplace import VIEW_SAMPLERS
+from torchfuzz.ir.serialize import CaseFormatError, graph_from_dict, graph_to_dict
 from torchfuzz.ir.types import TensorSpec, index_domain, permutation_domain
+from torchfuzz.ir.write_view import VIEW_KEY, ViewKind, WriteView
 from torchfuzz.passes import ValidationError, verify
 from torchfuzz.passes.writes import overlaps
 from torchfuzz.shrink.minimize import Minimizer
@@ -30,7 +33,7 @@ from torchfuzz.shrink.moves import forward_operand
 F32, F64, I64 = torch.float32, torch.float64, torch.int64
 BASE = (4, 5)
 # The view each op writes through in the "view" targets, and the same view by hand.
-NARROW = (("view", "narrow"), ("view_args", (1, 1, 3)))
+NARROW = ((VIEW_KEY, WriteView(ViewKind.NARROW, (1, 1, 3))),)
 VIEW_SHAPE = (4, 3)
 
 
@@ -113,7 +116,7 @@ HAND_VIEWS: dict[str, tuple[tuple[int, ...], Callable[[torch.Tensor], torch.Tens
 
 
 def test_every_view_kind_is_tested() -> None:
-    assert set(HAND_VIEWS) == set(VIEW_KINDS)
+    assert set(HAND_VIEWS) == set(ViewKind) == set(VIEW_SAMPLERS)
 
 
 @pytest.mark.parametrize("kind", sorted(HAND_VIEWS))
@@ -122,7 +125,7 @@ def test_write_through_each_view_kind_writes_the_base(kind: str) -> None:
     g = Graph()
     x = tensor(g, BASE, F32, stride=(1, 4))  # a transposed layout: writes follow strides
     y = tensor(g, (), F32)
-    w = node(g, "add_", [x, y], (("view", kind), ("view_args", args)))
+    w = node(g, "add_", [x, y], ((VIEW_KEY, WriteView(kind, args)),))
     g.set_outputs([node(g, "mul", [w, w])])
     verify(g)
     inputs = make_inputs(g, 1)
@@ -209,10 +212,48 @@ def test_writing_an_alias_of_a_graph_input_is_rejected() -> None:
 
 
 def test_an_unknown_view_is_rejected() -> None:
+    with pytest.raises(ValueError, match="unknown view 'unfold'"):
+        WriteView("unfold", (0,))
+    with pytest.raises(TypeError, match="tuple of ints"):
+        WriteView(ViewKind.SELECT, (0, 1.5))
     g = in_place_graph("add_", "input")
     w = g.node("v2")
-    g.replace_node("v2", attrs=(*w.attrs, (VIEW, "unfold"), ("view_args", (0,))))
-    rejected(g, "v2", "unknown view 'unfold'")
+    g.replace_node("v2", attrs=(*w.attrs, (VIEW_KEY, "unfold")))
+    rejected(g, "v2", "must be a WriteView")
+
+
+def test_only_an_in_place_op_writes_through_a_view() -> None:
+    g = Graph()
+    x, y = tensor(g, BASE, F32), tensor(g, BASE, F32)
+    out = node(g, "add", [x, y])
+    g.set_outputs([out])
+    g.replace_node(out, attrs=NARROW)
+    rejected(g, out, "only an in-place op writes through a view")
+
+
+@pytest.mark.parametrize("kind", list(ViewKind))
+def test_each_view_kind_round_trips_through_text_and_json(kind: ViewKind) -> None:
+    args, _ = HAND_VIEWS[kind.value]
+    g = Graph()
+    x, y = tensor(g, BASE, F32), tensor(g, (), F32)
+    w = node(g, "add_", [x, y], ((VIEW_KEY, WriteView(kind, args)),))
+    g.set_outputs([node(g, "mul", [w, w])])
+    verify(g)
+    spelled = f"view={kind.value!r}, view_args=({', '.join(map(str, args))})"
+    assert spelled in g.text()
+    data = json.loads(json.dumps(graph_to_dict(g)))
+    assert [VIEW_KEY, kind.value] in data["nodes"][0]["attrs"]
+    again = graph_from_dict(data)
+    assert again == g and again.text() == g.text()
+    assert again.node(w).attr_map[VIEW_KEY] == WriteView(kind, args)
+
+
+def test_a_view_without_its_arguments_does_not_load() -> None:
+    data = graph_to_dict(in_place_graph("add_", "node_view"))
+    attrs = next(n["attrs"] for n in data["nodes"] if n["op"] == "add_")
+    attrs.pop()  # view_args
+    with pytest.raises(CaseFormatError, match="view"):
+        graph_from_dict(data)
 
 
 def test_minimizer_rejects_a_move_that_breaks_the_invariant() -> None:
@@ -239,7 +280,7 @@ def target_kinds(g: Graph) -> set[str]:
     for n in g.nodes:
         if n.op.mutates is not None:
             written = "input" if g.is_input(n.inputs[n.op.mutates]) else "node"
-            kinds.add(written + ("_view" if VIEW in n.attr_map else ""))
+            kinds.add(written + ("_view" if VIEW_KEY in n.attr_map else ""))
     return kinds
 
 

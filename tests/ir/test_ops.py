@@ -25,20 +25,20 @@ from torchfuzz.ir.ops.base import (
     Want,
 )
 from torchfuzz.ir.types import (
-    BOUNDED_KINDS,
-    COUNTED_KINDS,
-    DOMAIN_KINDS,
     DTYPE_NAMES,
     SCALAR_DTYPES,
+    BoundRole,
+    DomainKind,
     ScalarSpec,
     TensorSpec,
 )
+from torchfuzz.ir.write_view import WriteView
 
 TRIES = 40
 MAX_RANK = 4
 MAX_DIM = 5
 TEST_DTYPES = tuple(sorted(FLOAT_DTYPES | INT_DTYPES | BOOL_DTYPES | COMPLEX_DTYPES, key=str))
-ATTR_TYPES = (type(None), bool, int, float, str, torch.dtype)
+ATTR_TYPES = (type(None), bool, int, float, str, torch.dtype, WriteView)
 
 
 def random_want(rng: random.Random, attempt: int) -> Want:
@@ -76,16 +76,14 @@ def operand_spec(rng: random.Random, want: Want) -> ScalarSpec | TensorSpec:
 
 def operand_data(rng: random.Random, want: Want, spec: ScalarSpec | TensorSpec) -> Any:
     """Real data drawn from the operand's domain, with the spec's strides."""
-    if want.domain.kind in COUNTED_KINDS or (
-        want.domain.kind == "distinct" and spec.dtype not in (torch.float32, torch.float64)
+    if want.domain.rule.bound is BoundRole.COUNT or (
+        want.domain.kind is DomainKind.DISTINCT and spec.dtype not in (torch.float32, torch.float64)
     ):
         # Result shapes depend on this data (a count of nonzeros, distinct values): the real
         # input builders keep those promises.
         fn, args = input_call(Input("x", spec, want.domain), rng.getrandbits(32))
         return fn(*args)
-    lo, hi, ilo, ihi = DOMAIN_KINDS[want.domain.kind]
-    if want.domain.kind in BOUNDED_KINDS:
-        ilo, ihi = 0, want.domain.bound - 1
+    lo, hi, ilo, ihi = want.domain.value_ranges()
     if isinstance(spec, ScalarSpec):
         draw = {
             torch.float64: lambda: rng.uniform(lo, hi),

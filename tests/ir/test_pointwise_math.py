@@ -12,7 +12,7 @@ import torch
 from torchfuzz.ir.infer import apply_op, infer_spec
 from torchfuzz.ir.ops import pointwise_math, pointwise_special
 from torchfuzz.ir.ops.base import OpDef, SpecSampler, Want
-from torchfuzz.ir.types import ANY, DOMAIN_KINDS, ScalarSpec, TensorSpec
+from torchfuzz.ir.types import ANY, ScalarSpec, TensorSpec
 from torchfuzz.passes.type_promotion import promoted_dtype
 
 OPS = pointwise_math.OPS + pointwise_special.OPS
@@ -53,7 +53,7 @@ def test_declared_promotion_is_atens(op: OpDef) -> None:
 def extremes(want: Want) -> tuple:
     """The smallest and largest value a fresh input of this want's domain holds, as the input
     builder makes them (uint8 wraps around below zero)."""
-    flo, fhi, ilo, ihi = DOMAIN_KINDS[want.domain.kind]
+    flo, fhi, ilo, ihi = want.domain.value_ranges()
     if want.dtype.is_floating_point:
         return (flo, fhi)
     if want.dtype == torch.bool:

@@ -13,7 +13,7 @@ from torchfuzz.ir.graph import Graph
 from torchfuzz.ir.infer import apply_op
 from torchfuzz.ir.ops.base import SpecSampler, Want
 from torchfuzz.ir.types import (
-    DOMAIN_KINDS,
+    DOMAIN_RULES,
     Domain,
     TensorSpec,
     contiguous_strides,
@@ -26,7 +26,7 @@ DTYPES = (torch.float32, torch.int64)
 
 def test_permutation_domain() -> None:
     assert str(permutation_domain(5)) == "permutation<5"
-    assert "permutation" in DOMAIN_KINDS
+    assert "permutation" in DOMAIN_RULES
     with pytest.raises(ValueError):
         Domain("permutation")
     with pytest.raises(ValueError):

@@ -3,7 +3,10 @@ import torch
 
 from torchfuzz.ir.types import (
     ANY,
+    DOMAIN_RULES,
+    BoundRole,
     Domain,
+    DomainKind,
     ScalarSpec,
     TensorSpec,
     contiguous_strides,
@@ -55,6 +58,43 @@ def test_domain():
         Domain("index")
     with pytest.raises(ValueError):
         Domain("weird")
+
+
+def _domain_of(kind: DomainKind) -> Domain:
+    return Domain(kind, 0 if DOMAIN_RULES[kind].bound is BoundRole.NONE else 3)
+
+
+def test_every_domain_kind_has_a_rule_in_declaration_order():
+    assert tuple(DOMAIN_RULES) == tuple(DomainKind)
+
+
+@pytest.mark.parametrize("kind", list(DomainKind))
+def test_domain_kind_is_its_text(kind):
+    domain = _domain_of(kind)
+    assert Domain(kind.value, domain.bound) == domain and domain.kind is kind
+    assert str(domain) == kind.value + (f"{domain.rule.bound.value}3" if domain.bound else "")
+    assert f"{kind}" == kind.value
+    flo, fhi, ilo, ihi = domain.value_ranges()
+    assert flo <= fhi and ilo <= ihi
+
+
+@pytest.mark.parametrize("kind", list(DomainKind))
+def test_domain_promises_hold_for_drawn_values(kind):
+    """Values from the middle of a domain's ranges keep its promise (sequences of 3)."""
+    domain = _domain_of(kind)
+    by_kind = {
+        DomainKind.PERMUTATION: [0, 2, 1],
+        DomainKind.INDEX: [0, 2, 2],
+        DomainKind.NONZERO: [1, -1.5, 2],
+        DomainKind.EXACT: [3, 3, 3],
+        DomainKind.DISTINCT: [1, -1, 0],
+    }
+    assert domain.admits(by_kind.get(kind, [0.5, 0.5, 0.5]))
+
+
+def test_domain_capacity():
+    assert Domain("permutation", 4).holds(4) and not Domain("permutation", 4).holds(5)
+    assert ANY.holds(10**6) and index_domain(2).holds(100)
 
 
 def test_dtype_names_round_trip():

@@ -9,11 +9,13 @@ from __future__ import annotations
 import inspect
 import math
 import random
+import types
+from collections.abc import Callable
 
 import torch
 
 from torchfuzz.ir.graph import Graph, Input
-from torchfuzz.ir.types import BOUNDED_KINDS, DOMAIN_KINDS, TensorSpec
+from torchfuzz.ir.types import Domain, DomainKind, TensorSpec, ValueRanges
 
 
 def zeros_strided(shape, stride, dtype, offset=0):
@@ -124,6 +126,49 @@ def input_seed(case_seed: int, key: int) -> int:
     return (case_seed * 1_000_003 + key * 7_919) % (2**63)
 
 
+# (builder, args) for a tensor input of a domain, from its value ranges and data seed; the
+# storage offset is appended by `input_call`.
+TensorCall = Callable[[TensorSpec, Domain, ValueRanges, int], tuple[Callable, tuple]]
+
+
+def _uniform(distinct: bool) -> TensorCall:
+    """make_tensor: values uniform in the domain's range (a permutation with `distinct`)."""
+
+    def call(spec: TensorSpec, domain: Domain, ranges: ValueRanges, seed: int):
+        flo, fhi, ilo, ihi = ranges
+        integral = not (spec.dtype.is_floating_point or spec.dtype.is_complex)
+        low, high = (ilo, ihi) if integral else (flo, fhi)
+        return make_tensor, (spec.shape, spec.stride, spec.dtype, low, high, distinct, seed)
+
+    return call
+
+
+def _permutation(spec: TensorSpec, domain: Domain, ranges: ValueRanges, seed: int):
+    return make_permutation, (spec.shape, spec.stride, spec.dtype, domain.bound, seed)
+
+
+def _nonzero(spec: TensorSpec, domain: Domain, ranges: ValueRanges, seed: int):
+    flo, fhi, ilo, ihi = ranges
+    low, high = (flo, fhi) if spec.dtype.is_floating_point else (ilo, ihi)
+    return make_nonzero, (spec.shape, spec.stride, spec.dtype, domain.bound, low, high, seed)
+
+
+# How a tensor input of each domain kind is built.
+TENSOR_CALLS: types.MappingProxyType[DomainKind, TensorCall] = types.MappingProxyType(
+    {
+        DomainKind.ANY: _uniform(distinct=False),
+        DomainKind.POSITIVE: _uniform(distinct=False),
+        DomainKind.SMALL: _uniform(distinct=False),
+        DomainKind.UNIT: _uniform(distinct=False),
+        DomainKind.DISTINCT: _uniform(distinct=True),
+        DomainKind.INDEX: _uniform(distinct=False),
+        DomainKind.PERMUTATION: _permutation,
+        DomainKind.NONZERO: _nonzero,
+        DomainKind.EXACT: _uniform(distinct=False),
+    }
+)
+
+
 def input_call(inp: Input, case_seed: int) -> tuple:
     """(function, args) that build this input; also used to print the call in scripts.
     A literal Python scalar input gives (None, (value,))."""
@@ -134,26 +179,12 @@ def input_call(inp: Input, case_seed: int) -> tuple:
         if isinstance(spec, TensorSpec):
             return make_literal, (spec.shape, spec.stride, spec.dtype, list(inp.data)) + offset
         return None, inp.data
-    flo, fhi, ilo, ihi = DOMAIN_KINDS[inp.domain.kind]
+    ranges = inp.domain.value_ranges()
     seed = input_seed(case_seed, inp.key)
-    if inp.domain.kind in BOUNDED_KINDS:
-        flo, fhi, ilo, ihi = 0.0, 0.0, 0, inp.domain.bound - 1
-    if inp.domain.kind == "exact":
-        flo = fhi = ilo = ihi = inp.domain.bound
-    if isinstance(spec, TensorSpec) and inp.domain.kind == "nonzero":
-        args = (spec.shape, spec.stride, spec.dtype, inp.domain.bound, flo, fhi, seed)
-        if not spec.dtype.is_floating_point:
-            args = (*args[:4], ilo, ihi, seed)
-        return make_nonzero, args + offset
-    if isinstance(spec, TensorSpec) and inp.domain.kind == "permutation":
-        args = (spec.shape, spec.stride, spec.dtype, inp.domain.bound, seed)
-        return make_permutation, args + offset
     if isinstance(spec, TensorSpec):
-        integral = not (spec.dtype.is_floating_point or spec.dtype.is_complex)
-        low, high = (ilo, ihi) if integral else (flo, fhi)
-        distinct = inp.domain.kind == "distinct"
-        args = (spec.shape, spec.stride, spec.dtype, low, high, distinct, seed)
-        return make_tensor, args + offset
+        fn, args = TENSOR_CALLS[inp.domain.kind](spec, inp.domain, ranges, seed)
+        return fn, args + offset
+    flo, fhi, ilo, ihi = ranges
     kind = spec.python_type
     low, high = (flo, fhi) if kind is float else (ilo, ihi)
     return make_scalar, (kind, low, high, seed)

@@ -26,13 +26,18 @@ from typing import Any
 log = logging.getLogger(__name__)
 
 __all__ = [
+    "CASE_KINDS",
+    "FAILING_KINDS",
+    "CaseKind",
     "Crash",
     "Mismatch",
     "MismatchKind",
     "Outcome",
     "OutcomeKind",
+    "ProcessFate",
     "Stage",
     "VariantResult",
+    "case_kind",
 ]
 
 
@@ -67,7 +72,35 @@ class MismatchKind(str, enum.Enum):
     COUNT = "count"  # the number of outputs differs
 
 
-_FAILING = frozenset({OutcomeKind.MISMATCH, OutcomeKind.CRASH})
+class ProcessFate(str, enum.Enum):
+    """Why the worker process gave no outcome for a case; a case records it in place of an
+    :class:`OutcomeKind` (same column, same JSON field)."""
+
+    KILLED = "killed"  # died by a signal, or exited by itself
+    TIMEOUT = "timeout"  # no answer in time: the runner killed it
+
+    def __str__(self) -> str:
+        return self.value
+
+
+# What a checked case is recorded as: a verdict, or the fate of a worker that gave none.
+CaseKind = OutcomeKind | ProcessFate
+# Every case kind, in display order (the stored text is the kind's value).
+CASE_KINDS: tuple[CaseKind, ...] = (*OutcomeKind, *ProcessFate)
+# The kinds of a case that is a finding (and has a signature).
+FAILING_KINDS: frozenset[CaseKind] = frozenset(
+    {OutcomeKind.MISMATCH, OutcomeKind.CRASH, *ProcessFate}
+)
+_CASE_KIND_OF_TEXT: Mapping[str, CaseKind] = {kind.value: kind for kind in CASE_KINDS}
+
+
+def case_kind(value: str) -> CaseKind:
+    """The case kind stored as ``value`` (a kind itself is returned as is)."""
+    try:
+        return _CASE_KIND_OF_TEXT[value.value if isinstance(value, enum.Enum) else value]
+    except KeyError:
+        known = ", ".join(_CASE_KIND_OF_TEXT)
+        raise ValueError(f"unknown case kind {value!r}; expected one of {known}") from None
 
 
 def _optional_float(value: object) -> float | None:
@@ -222,7 +255,7 @@ class VariantResult:
     @property
     def is_failing(self) -> bool:
         """True for a mismatch or a crash, i.e. a candidate finding."""
-        return self.kind in _FAILING
+        return self.kind in FAILING_KINDS
 
     def summary(self) -> str:
         """One-line human text for this variant."""

@@ -33,7 +33,15 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from torchfuzz.backends.outcome import Outcome, OutcomeKind, VariantResult
+from torchfuzz.backends.outcome import (
+    FAILING_KINDS,
+    CaseKind,
+    Outcome,
+    OutcomeKind,
+    ProcessFate,
+    VariantResult,
+    case_kind,
+)
 
 log = logging.getLogger(__name__)
 
@@ -43,15 +51,13 @@ __all__ = [
     "failure_signature",
     "killed_signature",
     "normalize_message",
+    "process_signature",
     "timeout_signature",
     "torch_frames",
 ]
 
-CRASH = "crash"
-MISMATCH = "mismatch"
-KILLED = "killed"
-TIMEOUT = "timeout"
-SIGNATURE_KINDS = frozenset({CRASH, MISMATCH, KILLED, TIMEOUT})
+# A signature is of a failing case: a crash, a mismatch, a killed or a hung worker.
+SIGNATURE_KINDS: frozenset[CaseKind] = FAILING_KINDS
 
 _ID_CHARS = 12
 _MESSAGE_CHARS = 200
@@ -63,14 +69,19 @@ class Signature:
     """What identifies a finding: ``kind`` (crash, mismatch, killed, timeout), the
     ``variant`` it happened in, and kind-specific, size-independent ``parts``."""
 
-    kind: str
+    kind: CaseKind
     variant: str
     parts: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
-        if self.kind not in SIGNATURE_KINDS:
-            known = ", ".join(sorted(SIGNATURE_KINDS))
+        try:
+            kind = case_kind(self.kind)
+        except ValueError:
+            kind = None
+        if kind not in SIGNATURE_KINDS:
+            known = ", ".join(sorted(kind.value for kind in SIGNATURE_KINDS))
             raise ValueError(f"Signature.kind must be one of {known}, got {self.kind!r}")
+        object.__setattr__(self, "kind", kind)
         parts = tuple(self.parts)
         if not all(isinstance(part, str) for part in parts):
             raise ValueError(f"Signature.parts must be strings, got {parts!r}")
@@ -86,12 +97,12 @@ class Signature:
 
     def text(self) -> str:
         """One line such as ``3f2a... crash in inductor: RuntimeError | msg | frame``."""
-        head = f"{self.id} {self.kind} in {self.variant}"
+        head = f"{self.id} {self.kind.value} in {self.variant}"
         return f"{head}: {' | '.join(self.parts)}" if self.parts else head
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe dict; inverse of :meth:`from_dict`."""
-        return {"kind": self.kind, "variant": self.variant, "parts": list(self.parts)}
+        return {"kind": self.kind.value, "variant": self.variant, "parts": list(self.parts)}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Signature:
@@ -210,7 +221,7 @@ def _crash_signature(result: VariantResult) -> Signature:
     if crash is None:  # VariantResult guarantees a crash for kind CRASH
         raise ValueError(f"crash result without a crash: {result!r}")
     parts = (crash.exc_type, normalize_message(crash.message), *torch_frames(crash.traceback))
-    return Signature(CRASH, result.variant, parts)
+    return Signature(OutcomeKind.CRASH, result.variant, parts)
 
 
 def _mismatch_signature(result: VariantResult) -> Signature:
@@ -225,7 +236,7 @@ def _mismatch_signature(result: VariantResult) -> Signature:
         parts.append("written input")
     if first.second_call:
         parts.append("second call")
-    return Signature(MISMATCH, result.variant, tuple(parts))
+    return Signature(OutcomeKind.MISMATCH, result.variant, tuple(parts))
 
 
 _SIGNATURE_OF: Mapping[OutcomeKind, Callable[[VariantResult], Signature]] = {
@@ -244,16 +255,35 @@ def failure_signature(outcome: Outcome) -> Signature | None:
     return signature
 
 
+def _signal_parts(signal_number: int | None) -> tuple[str, ...]:
+    """The signal's name (``SIGABRT``); a negative ``returncode`` is accepted too."""
+    number = abs(signal_number or 0)
+    try:
+        return (signal.Signals(number).name,)
+    except ValueError:
+        return (f"SIG{number}",)
+
+
+# The parts of a process failure's signature, per fate, from the signal that ended it.
+_FATE_PARTS: Mapping[ProcessFate, Callable[[int | None], tuple[str, ...]]] = {
+    ProcessFate.KILLED: _signal_parts,
+    ProcessFate.TIMEOUT: lambda signal_number: (),
+}
+
+
+def process_signature(
+    fate: ProcessFate, variant: str, signal_number: int | None = None
+) -> Signature:
+    """Signature of a worker that gave no outcome in ``variant``: killed by
+    ``signal_number``, or timed out (the signal is then not part of it)."""
+    return Signature(fate, variant, _FATE_PARTS[ProcessFate(fate)](signal_number))
+
+
 def killed_signature(variant: str, signal_number: int) -> Signature:
     """Signature of a run killed by a signal; a negative ``returncode`` is accepted too."""
-    number = abs(signal_number)
-    try:
-        name = signal.Signals(number).name
-    except ValueError:
-        name = f"SIG{number}"
-    return Signature(KILLED, variant, (name,))
+    return process_signature(ProcessFate.KILLED, variant, signal_number)
 
 
 def timeout_signature(variant: str) -> Signature:
     """Signature of a run that did not finish in time."""
-    return Signature(TIMEOUT, variant)
+    return process_signature(ProcessFate.TIMEOUT, variant)

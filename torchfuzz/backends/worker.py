@@ -5,7 +5,8 @@ pays 2 s for ``import torch`` plus 10-30 s for its first Inductor compile.  So
 :class:`IsolatedRunner` keeps one worker process and sends it case after case; it replaces
 the worker only when it dies, hangs past the timeout, or has run ``recycle_after`` cases.
 
-Design: a plain ``subprocess.Popen`` of ``python -c "...serve(...)"`` rather than
+Design: a plain ``subprocess.Popen`` of ``python -c "...serve(...)"`` (the worker's side is
+:mod:`torchfuzz.backends.worker_loop`) rather than
 ``multiprocessing``:
 
 * nothing of the parent is re-imported or pickled (spawn re-runs the parent's
@@ -25,7 +26,6 @@ killed while its id cannot yet be reused.  Not thread-safe: one runner per threa
 from __future__ import annotations
 
 import enum
-import faulthandler
 import json
 import logging
 import os
@@ -33,23 +33,20 @@ import select
 import signal
 import subprocess
 import sys
-import threading
 import time
-import traceback
-import warnings
 import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from torchfuzz.backends.outcome import Outcome
-from torchfuzz.backends.runner import check
+from torchfuzz.backends.outcome import Outcome, ProcessFate
+from torchfuzz.backends.signature import Signature, process_signature
 from torchfuzz.backends.variants import Variant, resolve_backend
 from torchfuzz.ir.serialize import Case
 
 log = logging.getLogger(__name__)
 
-__all__ = ["IsolatedRunner", "RunResult", "RunnerKilled", "WorkerError", "serve"]
+__all__ = ["IsolatedRunner", "RunResult", "RunnerKilled", "WorkerError"]
 
 _TICK = 0.25  # seconds between liveness checks while waiting for a reply
 _STOP_GRACE = 5.0  # seconds a worker gets to exit after being asked to
@@ -95,6 +92,22 @@ class RunResult:
     def process_failure(self) -> bool:
         """True when the worker died, exited or hung instead of answering."""
         return self.outcome is None
+
+    @property
+    def fate(self) -> ProcessFate | None:
+        """What became of the worker that gave no outcome (None when it answered): a worker
+        that exited by itself counts as killed."""
+        if self.outcome is not None:
+            return None
+        return ProcessFate.TIMEOUT if self.timed_out else ProcessFate.KILLED
+
+    def signature(self, variant: str) -> Signature:
+        """The signature of this process failure in ``variant`` (an exit code stands for the
+        signal); ValueError when the worker answered."""
+        fate = self.fate
+        if fate is None:
+            raise ValueError(f"the worker answered; no process failure: {self.summary()}")
+        return process_signature(fate, variant, self.killed_by or abs(self.exit_code or 1))
 
     def summary(self) -> str:
         """One-line human text, e.g. ``worker killed by SIGABRT after 1.2 s``."""
@@ -160,7 +173,7 @@ class _Worker:
         read_end, write_end = os.pipe()
         level = logging.getLogger("torchfuzz").getEffectiveLevel()
         code = (
-            "from torchfuzz.backends.worker import serve; "
+            "from torchfuzz.backends.worker_loop import serve; "
             f"serve({write_end}, {os.getpid()}, {level}, {core_dumps})"
         )
         path = [os.path.abspath(entry or os.curdir) for entry in sys.path]
@@ -365,57 +378,3 @@ class IsolatedRunner:
         """Kill the current worker's group; the next case starts a fresh one."""
         worker, self._worker = self._worker, None
         return 0 if worker is None else worker.discard()
-
-
-# --- the worker side -------------------------------------------------------------------
-
-
-def _write_line(fd: int, message: dict[str, Any]) -> None:
-    data = json.dumps(message).encode() + b"\n"
-    while data:
-        data = data[os.write(fd, data) :]
-
-
-def _exit_with_parent(parent_pid: int) -> None:
-    """Kill this worker's group once the parent is gone (a hung case never reads EOF)."""
-    while os.getppid() == parent_pid:
-        time.sleep(1.0)
-    os.killpg(0, signal.SIGKILL)
-
-
-def _answer(request: dict[str, Any]) -> dict[str, Any]:
-    try:
-        case = Case.from_json(request["case"])
-        variants = [Variant.from_dict(v) for v in request["variants"]]
-        return {"outcome": check(case.graph, case.seed, variants).to_dict()}
-    except Exception:  # a fuzzer bug: the parent raises it as WorkerError
-        return {"error": traceback.format_exc()}
-
-
-def serve(replies: int, parent_pid: int, log_level: int, core_dumps: bool) -> None:
-    """The worker's main loop: read requests from stdin, write replies to ``replies``.
-
-    Started by :class:`IsolatedRunner`; not meant to be run by hand.
-    """
-    os.set_inheritable(replies, False)
-    sys.stdout = sys.stderr  # fd 1 already is the parent's stderr; keep Python's in step
-    # The worker is its own program: its log records go to its stderr at the parent's level.
-    logging.basicConfig(format="worker %(process)d %(name)s: %(levelname)s: %(message)s")
-    logging.getLogger("torchfuzz").setLevel(log_level)
-    faulthandler.enable()  # a Python traceback on stderr when compiled code segfaults
-    # Compiler chatter (e.g. Inductor's "bf16 and fp16 are mixed") would interleave with the
-    # campaign's progress on the shared stderr; failures reach the parent as outcomes.
-    warnings.filterwarnings("ignore", category=UserWarning)
-    if not core_dumps:
-        import resource
-
-        _, hard = resource.getrlimit(resource.RLIMIT_CORE)
-        resource.setrlimit(resource.RLIMIT_CORE, (0, hard))
-    threading.Thread(target=_exit_with_parent, args=(parent_pid,), daemon=True).start()
-    _write_line(replies, {"ready": os.getpid()})
-    for line in sys.stdin.buffer:
-        request = json.loads(line)
-        if request.get("op") == "exit":
-            break
-        _write_line(replies, _answer(request))
-    log.debug("worker exiting")

@@ -24,6 +24,7 @@ from pathlib import Path
 import torch
 
 from torchfuzz import __version__
+from torchfuzz.backends.outcome import CaseKind
 from torchfuzz.backends.python import to_python
 from torchfuzz.backends.repro import to_repro
 from torchfuzz.backends.signature import Signature
@@ -91,7 +92,7 @@ class CaseResult:
         return self.case.graph
 
     @property
-    def outcome_kind(self) -> str:
+    def outcome_kind(self) -> CaseKind:
         return self.verdict.outcome_kind
 
     @property
@@ -172,7 +173,7 @@ class Campaign:
             known,
         )
         self.progress.checked += 1
-        self.progress.outcomes[result.outcome_kind] += 1
+        self.progress.outcomes[result.outcome_kind.value] += 1
         if record.is_new and result.signature is not None:
             directory = CampaignDir(self.config.out).finding(result.signature.id).path
             write_files_atomically(directory, finding_files(result, self.config))

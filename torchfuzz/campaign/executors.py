@@ -25,13 +25,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
-from torchfuzz.backends.outcome import Outcome
-from torchfuzz.backends.signature import (
-    Signature,
-    failure_signature,
-    killed_signature,
-    timeout_signature,
-)
+from torchfuzz.backends.outcome import CaseKind, Outcome, case_kind
+from torchfuzz.backends.signature import Signature, failure_signature
 from torchfuzz.backends.variants import Variant, resolve_backend
 from torchfuzz.backends.worker import IsolatedRunner, RunResult
 from torchfuzz.ir.serialize import Case
@@ -60,7 +55,7 @@ class Verdict:
     signature (None when nothing failed), seconds, and the full outcome when the worker
     answered (None when it was killed or timed out)."""
 
-    outcome_kind: str  # an OutcomeKind value, "killed" or "timeout"
+    outcome_kind: CaseKind
     variant: str | None
     signature: Signature | None
     seconds: float
@@ -68,7 +63,7 @@ class Verdict:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "outcome_kind": self.outcome_kind,
+            "outcome_kind": self.outcome_kind.value,
             "variant": self.variant,
             "signature": None if self.signature is None else self.signature.to_dict(),
             "seconds": self.seconds,
@@ -79,7 +74,7 @@ class Verdict:
     def from_dict(cls, data: dict[str, Any]) -> Verdict:
         signature, outcome = data["signature"], data["outcome"]
         return cls(
-            data["outcome_kind"],
+            case_kind(data["outcome_kind"]),
             data["variant"],
             None if signature is None else Signature.from_dict(signature),
             data["seconds"],
@@ -88,10 +83,7 @@ class Verdict:
 
 
 def _failure(result: RunResult, variant: str, seconds: float) -> Verdict:
-    if result.timed_out:
-        return Verdict("timeout", variant, timeout_signature(variant), seconds, None)
-    signal_number = result.killed_by or abs(result.exit_code or 1)
-    return Verdict("killed", variant, killed_signature(variant, signal_number), seconds, None)
+    return Verdict(result.fate, variant, result.signature(variant), seconds, None)
 
 
 def check_case(
@@ -115,7 +107,7 @@ def check_case(
     outcome = result.outcome
     signature = failure_signature(outcome)
     variant = signature.variant if signature else None
-    return Verdict(outcome.kind.value, variant, signature, time.monotonic() - start, outcome)
+    return Verdict(outcome.kind, variant, signature, time.monotonic() - start, outcome)
 
 
 class Executor(Protocol):

@@ -15,13 +15,15 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, TextIO
 
-from torchfuzz.backends.outcome import OutcomeKind
+from torchfuzz.backends.outcome import OutcomeKind, ProcessFate
 
 if TYPE_CHECKING:
     from torchfuzz.campaign.driver import Progress
 
 # Findings first, then the fuzzer's own failures, then the uneventful kinds.
-_FAILURE_KINDS = (OutcomeKind.MISMATCH.value, OutcomeKind.CRASH.value, "killed", "timeout")
+_FAILURE_KINDS = tuple(
+    kind.value for kind in (OutcomeKind.MISMATCH, OutcomeKind.CRASH, *ProcessFate)
+)
 _OUTCOME_ORDER = (*_FAILURE_KINDS, OutcomeKind.INVALID.value)
 _QUIET_KINDS = (OutcomeKind.OK.value, OutcomeKind.SKIPPED.value)
 _MIN_BAR = 10  # cells; a narrower bar is dropped instead

@@ -22,8 +22,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from torchfuzz.backends.outcome import OutcomeKind
-from torchfuzz.backends.signature import KILLED, TIMEOUT, Signature
+from torchfuzz.backends.outcome import CASE_KINDS, FAILING_KINDS
+from torchfuzz.backends.signature import Signature
 from torchfuzz.findings.layout import CampaignDir
 from torchfuzz.findings.report import (
     FINDING_COLUMNS,
@@ -48,8 +48,8 @@ __all__ = [
 
 SCHEMA_VERSION = 1
 # Every value of the ``cases.outcome`` column, in display order.
-OUTCOMES = (*(kind.value for kind in OutcomeKind), KILLED, TIMEOUT)
-_FAILING = frozenset({OutcomeKind.MISMATCH.value, OutcomeKind.CRASH.value, KILLED, TIMEOUT})
+OUTCOMES = tuple(kind.value for kind in CASE_KINDS)
+_FAILING = frozenset(kind.value for kind in FAILING_KINDS)
 
 _SCHEMA = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -242,7 +242,7 @@ class FindingsStore:
     ) -> RecordResult:
         """Record one checked seed, in one transaction.
 
-        ``outcome_kind`` is an :class:`OutcomeKind` value, ``"killed"`` or ``"timeout"``;
+        ``outcome_kind`` is a :data:`~torchfuzz.backends.outcome.CaseKind` or its value;
         a signature is required for exactly the failing ones.  The signature row is
         created (status ``known`` with ``known_link``, else ``new``) or its count
         incremented and ``first_seed`` lowered.  On an existing row a ``known_link`` makes

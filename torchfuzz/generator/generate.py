@@ -39,8 +39,6 @@ P_WRITE_NODE = 0.6
 P_WRITE_STRIDED = 0.3
 # Storage offsets of graph inputs (elements): odd ones misalign vectorized loads.
 _OFFSETS = (1, 2, 3, 5, 8, 17)
-# Domain kinds of values that never repeat, or whose count an expanded layout would multiply.
-_NO_REPEATS = frozenset({"distinct", "permutation", "nonzero"})
 
 
 class GeneratorBug(Exception):
@@ -256,7 +254,7 @@ class _Builder:
         if not want.contiguous and numel > 1 and self.rng.random() < self.options.p_noncontiguous:
             stride = noncontiguous_strides(self.rng, shape)
             # Expanding repeats values: not for data that must not repeat (ties, duplicates).
-            if self.layout_rng.random() < P_EXPANDED and want.domain.kind not in _NO_REPEATS:
+            if self.layout_rng.random() < P_EXPANDED and want.domain.rule.repeats:
                 stride = expanded_strides(self.layout_rng, shape)
         # Operands that must be dense may be read by ops that address storage directly
         # (as_strided's storage_offset counts from the storage start): no offset for them.

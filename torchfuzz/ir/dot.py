@@ -5,6 +5,7 @@ from __future__ import annotations
 import pydot
 
 from torchfuzz.ir.graph import Graph
+from torchfuzz.ir.types import ANY
 
 
 def _quote(text: str) -> str:
@@ -17,7 +18,7 @@ def to_pydot(graph: Graph) -> pydot.Dot:
     dot = pydot.Dot("program", graph_type="digraph", rankdir="TB")
     outputs = set(graph.outputs)
     for inp in graph.inputs:
-        label = f"{inp.name}: {inp.spec}" + ("" if inp.domain.kind == "any" else f"\n{inp.domain}")
+        label = f"{inp.name}: {inp.spec}" + ("" if inp.domain == ANY else f"\n{inp.domain}")
         dot.add_node(pydot.Node(inp.name, label=_quote(label), shape="ellipse"))
     for node in graph.nodes:
         label = f"{node.name}: {node.op.name}\n{node.spec}"

@@ -11,12 +11,13 @@ import networkx as nx
 import torch
 
 from torchfuzz.ir.types import ANY, Domain, Spec, TensorSpec, dtype_name
+from torchfuzz.ir.write_view import WriteView, spell_attrs
 
 if TYPE_CHECKING:
     from torchfuzz.ir.ops.base import OpDef
 
 Attrs = tuple[tuple[str, Any], ...]
-_ATTR_LEAF_TYPES = (type(None), bool, int, float, str, torch.dtype)
+_ATTR_LEAF_TYPES = (type(None), bool, int, float, str, torch.dtype, WriteView)
 
 
 def _check_attr_value(key: str, value: Any) -> None:
@@ -88,7 +89,7 @@ class Node:
         return dict(self.attrs)
 
     def __str__(self) -> str:
-        args = list(self.inputs) + [f"{k}={format_attr(v)}" for k, v in self.attrs]
+        args = list(self.inputs) + [f"{k}={format_attr(v)}" for k, v in spell_attrs(self.attrs)]
         return f"{self.name}: {self.spec} = {self.op.name}({', '.join(args)})"
 
 

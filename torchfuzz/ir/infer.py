@@ -12,8 +12,8 @@ import torch
 from torch._subclasses.fake_tensor import FakeTensorMode
 
 from torchfuzz.ir.ops.base import OpDef
-from torchfuzz.ir.ops.inplace import op_attrs, written_view
 from torchfuzz.ir.types import SCALAR_PYTHON_TYPES, ScalarSpec, Spec, TensorSpec
+from torchfuzz.ir.write_view import op_attrs, written_view
 
 # A representative value per Python scalar kind, for running ops on FakeTensors.
 _SAMPLE_SCALARS = {torch.float64: 1.5, torch.int64: 2, torch.bool: True}
@@ -81,8 +81,8 @@ def write_in_place(op: OpDef, operands: Sequence[Any], attrs: dict[str, Any], ca
     node writes through one), then the op on it. Returns the written operand, the node's value.
     The lowering and `apply_op` both use it, so the FX program and inference cannot drift."""
     base = operands[op.mutates]
-    view, view_args = written_view(attrs)
-    written = base if view is None else call(view.target, (base, *view_args), {})
+    view = written_view(attrs)
+    written = base if view is None else view.apply(base, call)
     operands = [written if i == op.mutates else x for i, x in enumerate(operands)]
     args, kwargs = call_args(op, operands, op_attrs(attrs))
     call(op.target, args, kwargs)

@@ -15,6 +15,7 @@ import torch
 from torchfuzz.ir.catalogue import CATALOGUE, Catalogue, UnknownOpError
 from torchfuzz.ir.graph import Graph
 from torchfuzz.ir.types import Domain, ScalarSpec, Spec, TensorSpec, dtype_name, parse_dtype
+from torchfuzz.ir.write_view import read_attrs, spell_attrs
 
 CASE_FORMAT = "torchfuzz-case"
 CASE_VERSION = 1
@@ -94,7 +95,7 @@ def graph_to_dict(graph: Graph) -> dict[str, Any]:
             {
                 "name": i.name,
                 "spec": spec_to_dict(i.spec),
-                "domain": {"kind": i.domain.kind, "bound": i.domain.bound},
+                "domain": {"kind": i.domain.kind.value, "bound": i.domain.bound},
                 "key": i.key,
                 **({} if i.data is None else {"data": [_literal_to_json(v) for v in i.data]}),
             }
@@ -105,7 +106,7 @@ def graph_to_dict(graph: Graph) -> dict[str, Any]:
                 "name": n.name,
                 "op": n.op.name,
                 "inputs": list(n.inputs),
-                "attrs": [[k, attr_to_json(v)] for k, v in n.attrs],
+                "attrs": [[k, attr_to_json(v)] for k, v in spell_attrs(n.attrs)],
                 "spec": spec_to_dict(n.spec),
             }
             for n in graph.nodes
@@ -130,7 +131,7 @@ def graph_from_dict(data: dict[str, Any], catalogue: Catalogue = CATALOGUE) -> G
             )
         for n in data["nodes"]:
             op = catalogue.get(n["op"])
-            attrs = tuple((k, attr_from_json(v)) for k, v in n["attrs"])
+            attrs = read_attrs(tuple((k, attr_from_json(v)) for k, v in n["attrs"]))
             graph.add_node(op, n["inputs"], attrs, spec_from_dict(n["spec"]), name=n["name"])
         graph.set_outputs(data["outputs"])
     except (CaseFormatError, UnknownOpError):

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import enum
 import math
 import types
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import torch
@@ -186,87 +187,173 @@ class ScalarSpec:
 Spec = TensorSpec | ScalarSpec
 
 
+class DomainKind(str, enum.Enum):
+    """The distribution input data is drawn from (its value is the text form and JSON)."""
+
+    ANY = "any"
+    POSITIVE = "positive"
+    SMALL = "small"
+    UNIT = "unit"
+    DISTINCT = "distinct"  # no two elements equal (no ties for sort, max, ...)
+    INDEX = "index"  # integers below the bound
+    PERMUTATION = "permutation"  # distinct integers below the bound
+    NONZERO = "nonzero"  # exactly `bound` nonzero elements
+    EXACT = "exact"  # every element equals the bound
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class BoundRole(enum.Enum):
+    """What a domain's bound is; its value is the bound's sign in the text form."""
+
+    NONE = ""  # no bound (it is 0)
+    BELOW = "<"  # an exclusive upper bound of integer values
+    COUNT = "="  # a count the data holds exactly
+
+
+# Value ranges as (float low, float high, int low, int high), ints inclusive, for a bound.
+ValueRanges = tuple[float, float, int, int]
+Values = Sequence[bool | int | float | complex]
+
+
+def _fixed(flo: float, fhi: float, ilo: int, ihi: int) -> Callable[[int], ValueRanges]:
+    return lambda bound: (flo, fhi, ilo, ihi)
+
+
+def _no_promise(bound: int, values: Values) -> bool:
+    return True
+
+
+def _distinct(bound: int, values: Values) -> bool:
+    return len(set(values)) == len(values)
+
+
+def _below(bound: int, values: Values) -> bool:
+    return all(0 <= v < bound for v in values)  # type: ignore[operator]
+
+
+@dataclass(frozen=True, slots=True)
+class DomainRule:
+    """What a domain kind means: `ranges` gives the value ranges data is drawn from (for
+    the domain's bound); `promise(bound, values)` is what literal values of all an input's
+    elements must keep (value ranges are no promise); `repeats`: an expanded (stride-0)
+    layout may repeat values; `capacity`: a tensor holds at most `bound` elements."""
+
+    ranges: Callable[[int], ValueRanges]
+    bound: BoundRole = BoundRole.NONE
+    promise: Callable[[int, Values], bool] = _no_promise
+    repeats: bool = True
+    capacity: bool = False
+
+
+DOMAIN_RULES: types.MappingProxyType[DomainKind, DomainRule] = types.MappingProxyType(
+    {
+        DomainKind.ANY: DomainRule(_fixed(-2.0, 2.0, -4, 4)),
+        DomainKind.POSITIVE: DomainRule(_fixed(0.5, 2.0, 1, 4)),
+        DomainKind.SMALL: DomainRule(_fixed(-1.0, 1.0, -2, 2)),
+        DomainKind.UNIT: DomainRule(_fixed(-0.9, 0.9, -1, 1)),
+        DomainKind.DISTINCT: DomainRule(_fixed(-2.0, 2.0, -4, 4), promise=_distinct, repeats=False),
+        DomainKind.INDEX: DomainRule(
+            lambda bound: (0.0, 0.0, 0, bound - 1), BoundRole.BELOW, _below
+        ),
+        DomainKind.PERMUTATION: DomainRule(
+            lambda bound: (0.0, 0.0, 0, bound - 1),
+            BoundRole.BELOW,
+            lambda bound, values: _below(bound, values) and _distinct(bound, values),
+            repeats=False,
+            capacity=True,
+        ),
+        # The ranges are the magnitudes of the nonzero elements.
+        DomainKind.NONZERO: DomainRule(
+            _fixed(0.5, 2.0, 1, 4),
+            BoundRole.COUNT,
+            lambda bound, values: sum(v != 0 for v in values) == bound,
+            repeats=False,
+        ),
+        DomainKind.EXACT: DomainRule(
+            lambda bound: (bound, bound, bound, bound),
+            BoundRole.COUNT,
+            lambda bound, values: all(v == bound for v in values),
+        ),
+    }
+)
+
+
 @dataclass(frozen=True, slots=True)
 class Domain:
     """The range input data is drawn from, chosen so every op stays well conditioned.
 
-    `kind` names the distribution; `bound` is the exclusive upper bound of index domains
-    (`index`: any integers below it; `permutation`: distinct ones, for writes that must not
-    collide, so a tensor of this domain has at most `bound` elements), and the count of
-    counted domains (`nonzero`: exactly `bound` nonzero elements; `exact`: every element is
-    `bound`), which make the result shapes of data-dependent ops known before the data is.
+    `kind` names the distribution (see `DOMAIN_RULES`); `bound` is the exclusive upper bound
+    of index domains (`index`: any integers below it; `permutation`: distinct ones, for
+    writes that must not collide, so a tensor of this domain has at most `bound` elements),
+    and the count of counted domains (`nonzero`: exactly `bound` nonzero elements; `exact`:
+    every element is `bound`), which make the result shapes of data-dependent ops known
+    before the data is.
     """
 
-    kind: str
+    kind: DomainKind
     bound: int = 0
 
     def __post_init__(self) -> None:
-        if self.kind not in DOMAIN_KINDS:
-            raise ValueError(f"unknown domain {self.kind!r}; known: {sorted(DOMAIN_KINDS)}")
-        if (self.kind in BOUNDED_KINDS | COUNTED_KINDS) != (self.bound > 0):
-            kinds = sorted(BOUNDED_KINDS | COUNTED_KINDS)
+        try:
+            object.__setattr__(self, "kind", DomainKind(self.kind))
+        except ValueError:
+            known = sorted(kind.value for kind in DomainKind)
+            raise ValueError(f"unknown domain {self.kind!r}; known: {known}") from None
+        if (self.rule.bound is not BoundRole.NONE) != (self.bound > 0):
+            kinds = sorted(k.value for k, rule in DOMAIN_RULES.items() if rule.bound.value)
             raise ValueError(f"only {kinds} domains have a positive bound: {self}")
 
-    def __str__(self) -> str:
-        if self.kind in COUNTED_KINDS:
-            return f"{self.kind}={self.bound}"
-        return f"{self.kind}<{self.bound}" if self.kind in BOUNDED_KINDS else self.kind
+    @property
+    def rule(self) -> DomainRule:
+        return DOMAIN_RULES[self.kind]
 
-    def admits(self, values: Sequence[bool | int | float | complex]) -> bool:
+    def __str__(self) -> str:
+        role = self.rule.bound
+        return (
+            self.kind.value
+            if role is BoundRole.NONE
+            else f"{self.kind.value}{role.value}{self.bound}"
+        )
+
+    def value_ranges(self) -> ValueRanges:
+        """(float low, float high, int low, int high) data is drawn from, ints inclusive."""
+        return self.rule.ranges(self.bound)
+
+    def admits(self, values: Values) -> bool:
         """Whether literal `values` (all of an input's elements) keep this domain's promise
         about the data as a whole; value ranges of the other kinds are not promises."""
-        if self.kind == "nonzero":
-            return sum(v != 0 for v in values) == self.bound
-        if self.kind == "exact":
-            return all(v == self.bound for v in values)
-        if self.kind in BOUNDED_KINDS and not all(0 <= v < self.bound for v in values):
-            return False
-        if self.kind in ("distinct", "permutation"):
-            return len(set(values)) == len(values)
-        return True
+        return self.rule.promise(self.bound, values)
+
+    def holds(self, numel: int) -> bool:
+        """Whether a tensor of `numel` elements can hold data of this domain."""
+        return not self.rule.capacity or numel <= self.bound
 
 
-# Value ranges per domain kind as (float low, float high, int low, int high), ints inclusive.
-DOMAIN_KINDS: types.MappingProxyType[str, tuple[float, float, int, int]] = types.MappingProxyType(
-    {
-        "any": (-2.0, 2.0, -4, 4),
-        "positive": (0.5, 2.0, 1, 4),
-        "small": (-1.0, 1.0, -2, 2),
-        "unit": (-0.9, 0.9, -1, 1),
-        "distinct": (-2.0, 2.0, -4, 4),
-        "index": (0.0, 0.0, 0, 0),
-        "permutation": (0.0, 0.0, 0, 0),
-        "nonzero": (0.5, 2.0, 1, 4),  # magnitudes of the nonzero elements
-        "exact": (0.0, 0.0, 0, 0),
-    }
-)
-# Integer domains below a bound: their range comes from the bound, not from DOMAIN_KINDS.
-BOUNDED_KINDS = frozenset({"index", "permutation"})
-# Domains whose bound is a count the data holds exactly (see `Domain`).
-COUNTED_KINDS = frozenset({"nonzero", "exact"})
-ANY = Domain("any")
-POSITIVE = Domain("positive")
-SMALL = Domain("small")
-UNIT = Domain("unit")
-DISTINCT = Domain("distinct")
+ANY = Domain(DomainKind.ANY)
+POSITIVE = Domain(DomainKind.POSITIVE)
+SMALL = Domain(DomainKind.SMALL)
+UNIT = Domain(DomainKind.UNIT)
+DISTINCT = Domain(DomainKind.DISTINCT)
 
 
 def index_domain(bound: int) -> Domain:
     """Integers in [0, bound): valid indices into a dim of that size."""
-    return Domain("index", bound)
+    return Domain(DomainKind.INDEX, bound)
 
 
 def permutation_domain(bound: int) -> Domain:
     """Distinct integers in [0, bound): indices that never repeat (scatter without reduce)."""
-    return Domain("permutation", bound)
+    return Domain(DomainKind.PERMUTATION, bound)
 
 
 def nonzero_domain(count: int) -> Domain:
     """Exactly `count` nonzero elements at seeded positions, zeros elsewhere (a mask whose
     nonzero/masked_select result size is known)."""
-    return Domain("nonzero", count)
+    return Domain(DomainKind.NONZERO, count)
 
 
 def exact_domain(value: int) -> Domain:
     """Every element (or the Python scalar) equals `value`: a size read back with `.item()`."""
-    return Domain("exact", value)
+    return Domain(DomainKind.EXACT, value)

@@ -74,7 +74,7 @@ def grow(graph: Graph, size: int, new: int) -> Graph | None:
         stride = _restride(spec, shape)
         if stride is None:
             return None
-        if inp.domain.kind == "permutation" and math.prod(shape) > inp.domain.bound:
+        if not inp.domain.holds(math.prod(shape)):
             return None
         result.replace_input(inp.name, spec=dataclasses.replace(spec, shape=shape, stride=stride))
     return respecify(result)

@@ -20,8 +20,8 @@ import torch
 from torchfuzz.ir.graph import Graph, Node
 from torchfuzz.ir.infer import apply_op, fake_mode, fake_value, spec_of
 from torchfuzz.ir.ops.base import OpDef, Trait, positional
-from torchfuzz.ir.ops.inplace import op_attrs
 from torchfuzz.ir.types import ScalarSpec, Spec, TensorSpec, dtype_name
+from torchfuzz.ir.write_view import op_attrs
 from torchfuzz.passes.base import Pass, PassError, PassResult
 from torchfuzz.passes.writes import alias_violation, view_attrs_violation, write_violation
 
@@ -138,11 +138,10 @@ def _check_signature(graph: Graph, node: Node) -> None:
     op, attrs = node.op, node.attr_map
     if len(attrs) != len(node.attrs):
         raise _fail(graph, f"{op.name}: an attribute is given twice", node.name)
-    if op.mutates is not None:
-        broken = view_attrs_violation(node)
-        if broken is not None:
-            raise _fail(graph, broken, node.name)
-        attrs = op_attrs(attrs)
+    broken = view_attrs_violation(node)
+    if broken is not None:
+        raise _fail(graph, broken, node.name)
+    attrs = op_attrs(attrs)
     if op.select is not None and not _is_int(attrs.get(op.select)):
         raise _fail(
             graph,

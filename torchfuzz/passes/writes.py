@@ -17,8 +17,8 @@ import torch
 
 from torchfuzz.ir.graph import Graph, Node
 from torchfuzz.ir.infer import same_storage
-from torchfuzz.ir.ops.inplace import VIEW, VIEW_ARGS, VIEW_KINDS
 from torchfuzz.ir.types import TensorSpec
+from torchfuzz.ir.write_view import VIEW_KEY, WriteView
 
 
 def overlaps(spec: TensorSpec) -> bool:
@@ -36,21 +36,16 @@ def overlaps(spec: TensorSpec) -> bool:
     return False
 
 
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
 def view_attrs_violation(node: Node) -> str | None:
-    """The view an in-place node writes through: a known kind with int arguments."""
-    attrs, name = node.attr_map, node.op.name
-    if (VIEW in attrs) != (VIEW_ARGS in attrs):
-        return f"{name}: attributes {VIEW!r} and {VIEW_ARGS!r} go together"
-    if VIEW not in attrs:
-        return None
-    if attrs[VIEW] not in VIEW_KINDS:
-        return f"{name}: unknown view {attrs[VIEW]!r} (known: {sorted(VIEW_KINDS)})"
-    if not isinstance(attrs[VIEW_ARGS], tuple) or not all(map(_is_int, attrs[VIEW_ARGS])):
-        return f"{name}: {VIEW_ARGS!r} must be a tuple of ints"
+    """The view a node writes through: a `WriteView` as attribute `view` of an in-place op."""
+    name = node.op.name
+    for key, value in node.attrs:
+        if key == VIEW_KEY and not isinstance(value, WriteView):
+            return f"{name}: attribute {VIEW_KEY!r} must be a WriteView, got {value!r}"
+        if isinstance(value, WriteView) and key != VIEW_KEY:
+            return f"{name}: a view to write through is attribute {VIEW_KEY!r}, not {key!r}"
+        if isinstance(value, WriteView) and node.op.mutates is None:
+            return f"{name}: only an in-place op writes through a view ({value})"
     return None
 
 

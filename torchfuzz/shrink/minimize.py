@@ -17,12 +17,7 @@ import torch
 
 from torchfuzz.backends.inputs import make_inputs
 from torchfuzz.backends.runner import check, node_values
-from torchfuzz.backends.signature import (
-    Signature,
-    failure_signature,
-    killed_signature,
-    timeout_signature,
-)
+from torchfuzz.backends.signature import Signature, failure_signature
 from torchfuzz.backends.variants import Variant
 from torchfuzz.backends.worker import IsolatedRunner
 from torchfuzz.ir.graph import Graph
@@ -219,9 +214,7 @@ def run_signature(
     result = runner.run(Case(graph, seed), [variant], timeout)
     if result.outcome is not None:
         return failure_signature(result.outcome)
-    if result.timed_out:
-        return timeout_signature(variant.name)
-    return killed_signature(variant.name, result.killed_by or abs(result.exit_code or 1))
+    return result.signature(variant.name)
 
 
 @dataclass

@@ -1,8 +1,8 @@
 """The in-place family: add_, mul_, clamp_, index_put_ and copy_, each writing operand 0.
 
 A node of this family writes its first operand (`mutates=0`), either whole or through a view
-of it named by the `view` attribute (narrow, select, transpose, diagonal, a stepped slice;
-`view_args` are the view's arguments after the tensor). The node's value is the written
+of it held by the `view` attribute (a `torchfuzz.ir.write_view.WriteView`: narrow, select,
+transpose, diagonal or a stepped slice, with the view's arguments after the tensor). The node's value is the written
 operand itself, after the write: later readers and outputs see the base, never the view.
 
 The result keeps the written operand's dtype, so the other operands get dtypes PyTorch can
@@ -13,7 +13,6 @@ promotion, so the type-promotion pass never inserts a cast between the op and wh
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
@@ -33,31 +32,18 @@ from torchfuzz.ir.ops.base import (
 )
 from torchfuzz.ir.ops.scatter import _fixed, _index_dims_first, _index_put
 from torchfuzz.ir.ops.view import signed_dim
+from torchfuzz.ir.write_view import VIEW_KEY, ViewKind, WriteView
 
 aten = torch.ops.aten
 Shape = tuple[int, ...]
 Attrs = tuple[tuple[str, Any], ...]
 NUMERIC = FLOAT_DTYPES | INT_DTYPES
 
-# Attribute names of the view a node writes through (absent: it writes the operand whole).
-VIEW = "view"
-VIEW_ARGS = "view_args"
 # Chance that a proposal writes through a view rather than the whole operand.
 P_VIEW = 0.5
 
-
-@dataclass(frozen=True, slots=True)
-class ViewKind:
-    """A view an in-place op writes through: `target(base, *args)` with args drawn by `sample`
-    for a base shape (None: this view does not apply to that shape)."""
-
-    name: str
-    target: Callable[..., Any]
-    sample: Callable[[SpecSampler, Shape], tuple[int, ...] | None]
-
-    def shape(self, base: Shape, args: tuple[int, ...]) -> Shape:
-        """The view's shape, as PyTorch computes it (on a meta tensor: no data)."""
-        return tuple(self.target(torch.empty(base, device="meta"), *args).shape)
+# Draws a view's arguments for a base shape (None: the view does not apply to that shape).
+ViewSampler = Callable[[SpecSampler, Shape], "tuple[int, ...] | None"]
 
 
 def _narrow(s: SpecSampler, shape: Shape) -> tuple[int, ...] | None:
@@ -103,43 +89,29 @@ def _stepped(s: SpecSampler, shape: Shape) -> tuple[int, ...] | None:
     return signed_dim(s, d, len(shape)), start, end, s.rng.randint(2, 3)
 
 
-VIEW_KINDS: Mapping[str, ViewKind] = MappingProxyType(
+# How each view kind's arguments are drawn, in the order `_sample_view` shuffles them.
+VIEW_SAMPLERS: Mapping[ViewKind, ViewSampler] = MappingProxyType(
     {
-        kind.name: kind
-        for kind in (
-            ViewKind("narrow", aten.narrow.default, _narrow),
-            ViewKind("select", aten.select.int, _select),
-            ViewKind("transpose", aten.transpose.int, _transpose),
-            ViewKind("diagonal", aten.diagonal.default, _diagonal),
-            ViewKind("slice", aten.slice.Tensor, _stepped),
-        )
+        ViewKind.NARROW: _narrow,
+        ViewKind.SELECT: _select,
+        ViewKind.TRANSPOSE: _transpose,
+        ViewKind.DIAGONAL: _diagonal,
+        ViewKind.SLICE: _stepped,
     }
 )
-
-
-def written_view(attrs: Mapping[str, Any]) -> tuple[ViewKind | None, tuple[int, ...]]:
-    """The view a node writes through (None: the whole operand) and its arguments.
-    Raises KeyError for an unknown view kind."""
-    if VIEW not in attrs:
-        return None, ()
-    return VIEW_KINDS[attrs[VIEW]], tuple(attrs.get(VIEW_ARGS, ()))
-
-
-def op_attrs(attrs: Mapping[str, Any]) -> dict[str, Any]:
-    """A node's attributes without those of its view: what the op itself is called with."""
-    return {k: v for k, v in attrs.items() if k not in (VIEW, VIEW_ARGS)}
 
 
 def _sample_view(s: SpecSampler, shape: Shape) -> tuple[Attrs, Shape]:
     """A view of `shape` to write through (as attributes) and its shape; often none."""
     if not s.chance(P_VIEW):
         return (), shape
-    kinds = list(VIEW_KINDS.values())
+    kinds = list(VIEW_SAMPLERS)
     s.rng.shuffle(kinds)
     for kind in kinds:
-        args = kind.sample(s, shape)
+        args = VIEW_SAMPLERS[kind](s, shape)
         if args is not None:
-            return ((VIEW, kind.name), (VIEW_ARGS, args)), kind.shape(shape, args)
+            view = WriteView(kind, args)
+            return ((VIEW_KEY, view),), view.shape(shape)
     return (), shape
 
 

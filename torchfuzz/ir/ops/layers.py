@@ -6,6 +6,7 @@ that ATen's own output-size formula maps to the wanted size."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -27,7 +28,7 @@ from torchfuzz.ir.ops.base import (
     positional,
 )
 from torchfuzz.ir.ops.losses import attr_choice, named, no_attrs
-from torchfuzz.ir.ops.view import signed_dim
+from torchfuzz.ir.ops.view import divisors, signed_dim
 from torchfuzz.ir.types import ANY, DISTINCT, POSITIVE, Domain, index_domain
 
 aten = torch.ops.aten
@@ -64,19 +65,14 @@ def layer(
     )
 
 
-def values(name: str, target: Callable, rule: Rule, weight: float = 0.3) -> OpDef:
-    """An op returning (values, indices or mask), of which the graph takes the values."""
-    return layer(name, target, rule, values_only=True, weight=weight)
+# An op returning (values, indices or mask), of which the graph takes the values.
+values = functools.partial(layer, values_only=True, weight=0.3)
 
 
 def _dtype(s: SpecSampler, want: Want, allowed: frozenset[torch.dtype]) -> torch.dtype | None:
     if want.is_scalar:
         return None
     return want.dtype if want.dtype in allowed else s.dtype(allowed)
-
-
-def _divisors(n: int) -> list[int]:
-    return [d for d in range(1, n + 1) if n % d == 0]
 
 
 # --- windows: ATen's output size of one spatial dim, and random windows ----------------------
@@ -156,14 +152,12 @@ def _conv(k: int, transposed: bool) -> Rule:
 
     @nonempty
     def rule(s: SpecSampler, want: Shape, dtype: torch.dtype):
-        if not _spatial_rank_ok(want, k):
-            return None
-        fit = _fit(s, want[-k:], *_CONV_WINDOWS[transposed])
+        fit = _fit(s, want[-k:], *_CONV_WINDOWS[transposed]) if _spatial_rank_ok(want, k) else None
         if fit is None:
             return None
         spatial, (kernel, stride, padding, dilation, *extra) = fit
         c_out = want[-k - 1]
-        groups = s.rng.choice(_divisors(c_out))
+        groups = s.rng.choice(divisors(c_out))
         c_in = groups * s.rng.randint(1, max(1, s.max_dim // groups))
         weight = (c_in, c_out // groups) if transposed else (c_out, c_in // groups)
         inputs = [Want(want[: -k - 1] + (c_in,) + spatial, dtype), Want(weight + kernel, dtype)]
@@ -227,7 +221,7 @@ def _affine(s: SpecSampler, shape: Shape, dtype: torch.dtype) -> tuple[Want, ...
 def _group_norm(s: SpecSampler, want: Shape, dtype: torch.dtype):
     if len(want) < 2:
         return None
-    groups = s.rng.choice(_divisors(want[1]))
+    groups = s.rng.choice(divisors(want[1]))
     inputs = (Want(want, dtype), *_affine(s, (want[1],), dtype))
     return inputs, (("num_groups", groups),) + _eps(s)
 
@@ -331,8 +325,7 @@ def activation(
     )
 
 
-def _shrink_attrs(s: SpecSampler) -> Attrs:
-    return (("lambd", s.rng.choice((0.5, 1.5, 2.5))),)
+_shrink_attrs = attr_choice("lambd", 0.5, 1.5, 2.5)
 
 
 def _threshold_attrs(s: SpecSampler) -> Attrs:

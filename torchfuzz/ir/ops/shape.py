@@ -25,7 +25,7 @@ from torchfuzz.ir.ops.base import (
     positional,
 )
 from torchfuzz.ir.ops.indexing import _fill_value
-from torchfuzz.ir.ops.view import _narrowed, _transposed, factor_into, listed, signed_dim
+from torchfuzz.ir.ops.view import _narrowed, _transposed, divisors, factor_into, listed, signed_dim
 
 aten = torch.ops.aten
 Shape = tuple[int, ...]
@@ -37,10 +37,6 @@ NO_BOOL = REAL_DTYPES - BOOL_DTYPES
 CONTRACTING = FLOAT_DTYPES | frozenset({torch.int64, torch.int32}) | COMPLEX_DTYPES
 # Ops that only move data around take complex64 too.
 MOVING = REAL_DTYPES | COMPLEX_DTYPES
-
-
-def _divisors(n: int) -> list[int]:
-    return [d for d in range(1, n + 1) if n % d == 0]
 
 
 def _cut(s: SpecSampler, n: int, parts: int) -> list[int]:
@@ -67,7 +63,7 @@ def _rolled(s: SpecSampler, want: Shape, dtype: torch.dtype):
 def _repeats(s: SpecSampler, want: Shape) -> tuple[Shape, list[int], int]:
     """(source, one count per output dim, leading output dims the source lacks)."""
     lead = s.rng.randint(0, len(want)) if s.chance(0.3) else 0
-    counts = [w if i < lead else s.rng.choice(_divisors(w)) for i, w in enumerate(want)]
+    counts = [w if i < lead else s.rng.choice(divisors(w)) for i, w in enumerate(want)]
     return tuple(w // c for w, c in zip(want[lead:], counts[lead:])), counts, lead
 
 
@@ -107,11 +103,8 @@ def _diagonal_of(s: SpecSampler, length: int) -> tuple[int, int, int] | None:
 
 
 def _diagonal_attrs(s: SpecSampler, offset: int, d1: int, d2: int, rank: int) -> Attrs:
-    return (
-        ("offset", offset),
-        ("dim1", signed_dim(s, d1, rank)),
-        ("dim2", signed_dim(s, d2, rank)),
-    )
+    dim1, dim2 = _signed_all(s, (d1, d2), rank)
+    return (("offset", offset), ("dim1", dim1), ("dim2", dim2))
 
 
 def _diagonal(s: SpecSampler, want: Shape, dtype: torch.dtype):
@@ -177,11 +170,8 @@ def _padded_source(s: SpecSampler, want: Shape, dims: int, low: int, reflect: bo
             left, right = s.rng.randint(low, 2), s.rng.randint(low, 2)
             source[d] = want[d] - left - right
             kept = source[d] + min(left, 0) + min(right, 0)  # negative pads crop
-            if (
-                1 <= source[d] <= s.max_dim
-                and kept >= 1
-                and (not reflect or max(left, right) < source[d])
-            ):
+            fits = 1 <= source[d] <= s.max_dim and kept >= 1
+            if fits and (not reflect or max(left, right) < source[d]):
                 pads += [left, right]
                 break
         else:
@@ -268,9 +258,9 @@ def _pixel(shuffle: bool) -> ShapeRule:
     def rule(s: SpecSampler, want: Shape, dtype: torch.dtype):
         c, h, w = want[-3:]
         if shuffle:
-            factors = [r for r in _divisors(math.gcd(h, w)) if c * r * r <= s.max_dim]
+            factors = [r for r in divisors(math.gcd(h, w)) if c * r * r <= s.max_dim]
         else:
-            factors = [r for r in _divisors(c) if c % (r * r) == 0 and max(h, w) * r <= s.max_dim]
+            factors = [r for r in divisors(c) if c % (r * r) == 0 and max(h, w) * r <= s.max_dim]
         r = s.rng.choice(factors[1:] or factors)
         source = (c * r * r, h // r, w // r) if shuffle else (c // (r * r), h * r, w * r)
         return (want[:-3] + source,), (("upscale_factor" if shuffle else "downscale_factor", r),)
@@ -280,7 +270,7 @@ def _pixel(shuffle: bool) -> ShapeRule:
 
 @nonempty
 def _channel_shuffled(s: SpecSampler, want: Shape, dtype: torch.dtype):
-    groups = _divisors(want[1])
+    groups = divisors(want[1])
     return (want,), (("groups", s.rng.choice(groups[1:] or groups)),)
 
 
@@ -288,7 +278,7 @@ def _channel_shuffled(s: SpecSampler, want: Shape, dtype: torch.dtype):
 def _interleaved(s: SpecSampler, want: Shape, dtype: torch.dtype):
     """repeat_interleave: each element `repeats` times along a dim (or flattened: no dim)."""
     d = s.rng.randrange(len(want))
-    repeats = s.rng.choice(_divisors(want[d]))
+    repeats = s.rng.choice(divisors(want[d]))
     size = want[d] // repeats
     if len(want) == 1 and s.chance(0.3):
         source = factor_into(s, size, s.max_rank) or (size,)
@@ -312,7 +302,7 @@ def _rotated(s: SpecSampler, want: Shape, dtype: torch.dtype):
 def _kron(s: SpecSampler, want: Shape, dtype: torch.dtype):
     """kron: each output dim is the product of the two operands' dims (leading dims of the
     lower-rank operand count as 1)."""
-    a = tuple(s.rng.choice(_divisors(n)) for n in want)
+    a = tuple(s.rng.choice(divisors(n)) for n in want)
     shapes = [a, tuple(n // x for n, x in zip(want, a))]
     side = s.rng.randrange(2)
     ones = next((i for i, n in enumerate(shapes[side]) if n != 1), len(want))

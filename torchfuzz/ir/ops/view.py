@@ -51,6 +51,11 @@ def listed(*names: str) -> LowerArgs:
     return args
 
 
+def divisors(n: int) -> list[int]:
+    """The positive divisors of `n`, ascending."""
+    return [d for d in range(1, n + 1) if n % d == 0]
+
+
 def factor_into(s: SpecSampler, numel: int, max_rank: int) -> Shape | None:
     """A random shape of this numel, every dim at most `s.max_dim` (None: no such shape)."""
     primes, n, p = [], numel, 2
