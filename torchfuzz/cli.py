@@ -48,6 +48,7 @@ from torchfuzz.findings.known_issues import (
 )
 from torchfuzz.findings.layout import CampaignBusyError, CampaignDir, FindingDir
 from torchfuzz.findings.merge import MergeError, merge_stores
+from torchfuzz.findings.report import FindingStatus
 from torchfuzz.findings.store import FindingsStore, StoreError
 from torchfuzz.generator.coverage import (
     ReadmeMarkersError,
@@ -383,7 +384,7 @@ def cmd_fuzz(args: argparse.Namespace) -> int:
     if sys.stderr.isatty():
         sys.stderr.write("\n")
     print(summary.render())
-    return EXIT_FINDING if any(f.status == "new" for f in summary.findings) else EXIT_OK
+    return EXIT_FINDING if any(f.status is FindingStatus.NEW for f in summary.findings) else EXIT_OK
 
 
 def _open_store(directory: Path) -> FindingsStore:
@@ -425,7 +426,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
                 verdict = "still fails"
             else:
                 verdict = "fixed"
-                store.set_status(row.signature_id, "fixed")
+                store.set_status(row.signature_id, FindingStatus.FIXED)
             print(f"{row.signature_id}  {verdict:11s}  {row.text}")
     return EXIT_OK
 

@@ -1,7 +1,9 @@
 """Report values: a finding row survives the database round trip and renders its cells."""
 
+import pytest
+
 from torchfuzz.backends.signature import Signature
-from torchfuzz.findings.report import FINDING_COLUMNS, FindingRow, StoreSummary
+from torchfuzz.findings.report import FINDING_COLUMNS, FindingRow, FindingStatus, StoreSummary
 
 BOOM = Signature("crash", "inductor", ("RuntimeError", "boom <num>", "torch/x.py:f"))
 
@@ -45,3 +47,11 @@ def test_summary_renders_a_table_line_per_finding():
     assert "findings: 1 unique (1 new, 0 known, 0 fixed)" in text
     assert text.splitlines()[-1].strip().startswith(BOOM.id)
     assert summary.to_dict()["findings"][0]["signature"] == BOOM.to_dict()
+
+
+def test_status_is_an_enum_stored_as_its_text():
+    row = FindingRow.from_row(_row().to_row())
+    assert row.status is FindingStatus.NEW and row.to_row()[6] == "new"
+    assert row.to_dict()["status"] == "new" and type(row.to_dict()["status"]) is str
+    with pytest.raises(ValueError):
+        _row(status="bogus")

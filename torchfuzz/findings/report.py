@@ -6,16 +6,27 @@ themselves as text (``torchfuzz report``) or JSON-safe dicts (``--json``).
 
 from __future__ import annotations
 
+import enum
 import json
 from dataclasses import dataclass, fields
 from typing import Any
 
 from torchfuzz.backends.signature import Signature
 
-__all__ = ["FINDING_COLUMNS", "STATUSES", "FindingRow", "StoreSummary"]
+__all__ = ["FINDING_COLUMNS", "FindingRow", "FindingStatus", "StoreSummary"]
 
-NEW, KNOWN, FIXED = "new", "known", "fixed"
-STATUSES = (NEW, KNOWN, FIXED)
+
+class FindingStatus(str, enum.Enum):
+    """Where a finding stands; the value is the text the store and ``--json`` hold."""
+
+    NEW = "new"  # not triaged: a campaign with a new finding exits 1
+    KNOWN = "known"  # matches a known issue (``known_link``)
+    FIXED = "fixed"  # ``replay`` no longer reproduces it
+
+    def __str__(self) -> str:
+        return self.value
+
+
 # The signatures-table columns, in the order FindingRow.from_row expects them.
 FINDING_COLUMNS = (
     "id, kind, variant, text, count, first_seed, status, known_link, example_dir,"
@@ -33,13 +44,17 @@ class FindingRow:
     text: str
     count: int
     first_seed: int
-    status: str
+    status: FindingStatus
     known_link: str | None
     example_dir: str | None
     minimized_nodes: int | None
     original_nodes: int | None
     repro_path: str | None
     signature: Signature
+
+    def __post_init__(self) -> None:
+        # rows read back from SQLite hold the status as text; unknown text raises here
+        object.__setattr__(self, "status", FindingStatus(self.status))
 
     @classmethod
     def from_row(cls, row: tuple[Any, ...]) -> FindingRow:
@@ -49,6 +64,7 @@ class FindingRow:
     def to_row(self) -> tuple[Any, ...]:
         """The inverse of :meth:`from_row`: values for ``FINDING_COLUMNS``."""
         values = tuple(getattr(self, f.name) for f in fields(self) if f.name != "signature")
+        values = tuple(v.value if isinstance(v, FindingStatus) else v for v in values)
         return (*values, json.dumps(self.signature.to_dict(), sort_keys=True))
 
     @property
@@ -62,11 +78,20 @@ class FindingRow:
         """The columns of this finding in :meth:`StoreSummary.render`."""
         where = self.repro_path or self.known_link or self.example_dir or "-"
         size, seed = self.size or "-", str(self.first_seed)
-        return (self.signature_id, str(self.count), seed, self.variant, size, self.status, where)
+        return (
+            self.signature_id,
+            str(self.count),
+            seed,
+            self.variant,
+            size,
+            self.status.value,
+            where,
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe dict."""
         data = {f.name: getattr(self, f.name) for f in fields(self)}
+        data["status"] = self.status.value
         data["signature"] = self.signature.to_dict()
         return data
 
@@ -92,7 +117,9 @@ class StoreSummary:
     def render(self) -> str:
         """A plain-text report: outcome counts, throughput, one line per finding."""
         rate = self.total_cases / self.total_seconds if self.total_seconds > 0 else 0.0
-        statuses = ", ".join(f"{sum(f.status == s for f in self.findings)} {s}" for s in STATUSES)
+        statuses = ", ".join(
+            f"{sum(f.status == s for f in self.findings)} {s}" for s in FindingStatus
+        )
         lines = [
             f"cases: {self.total_cases} in {self.total_seconds:.1f} s of checking"
             f" ({rate:.2f} cases/s per worker)",

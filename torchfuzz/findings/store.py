@@ -27,11 +27,8 @@ from torchfuzz.backends.signature import KILLED, TIMEOUT, Signature
 from torchfuzz.findings.layout import CampaignDir
 from torchfuzz.findings.report import (
     FINDING_COLUMNS,
-    FIXED,
-    KNOWN,
-    NEW,
-    STATUSES,
     FindingRow,
+    FindingStatus,
     StoreSummary,
 )
 
@@ -98,7 +95,7 @@ class RecordResult:
     signature_id: str | None = None
     is_new: bool = False
     reopened: bool = False
-    status: str | None = None
+    status: FindingStatus | None = None
     count: int = 0
 
 
@@ -277,23 +274,26 @@ class FindingsStore:
             "SELECT count, status FROM signatures WHERE id = ?", (sig_id,)
         ).fetchone()
         if row is None:
-            status = NEW if known_link is None else KNOWN
+            status = FindingStatus.NEW if known_link is None else FindingStatus.KNOWN
             sig_json = json.dumps(signature.to_dict(), sort_keys=True)
             conn.execute(
                 "INSERT INTO signatures (id, kind, variant, text, signature, count, first_seed,"
                 " status, known_link) VALUES (?, ?, ?, ?, ?, 1, ?, ?, ?)",
                 (sig_id, signature.kind, signature.variant, signature.text(), sig_json, seed)
-                + (status, known_link),
+                + (status.value, known_link),
             )
             return RecordResult(seed, sig_id, is_new=True, status=status, count=1)
-        count, old_status = row
-        status = KNOWN if known_link is not None else (NEW if old_status == FIXED else old_status)
+        count, old_status = row[0], FindingStatus(row[1])
+        if known_link is not None:
+            status = FindingStatus.KNOWN
+        else:
+            status = FindingStatus.NEW if old_status is FindingStatus.FIXED else old_status
         conn.execute(
             "UPDATE signatures SET count = count + 1, first_seed = MIN(first_seed, ?),"
             " status = ?, known_link = COALESCE(?, known_link) WHERE id = ?",
-            (seed, status, known_link, sig_id),
+            (seed, status.value, known_link, sig_id),
         )
-        reopened = old_status == FIXED and status == NEW
+        reopened = old_status is FindingStatus.FIXED and status is FindingStatus.NEW
         if reopened:
             log.warning("signature %s was marked fixed but failed again (seed %d)", sig_id, seed)
         return RecordResult(seed, sig_id, reopened=reopened, status=status, count=count + 1)
@@ -324,13 +324,20 @@ class FindingsStore:
             (int(original_nodes), int(minimized_nodes), str(repro_path)),
         )
 
-    def set_status(self, signature_id: str, status: str, known_link: str | None = None) -> None:
+    def set_status(
+        self, signature_id: str, status: FindingStatus | str, known_link: str | None = None
+    ) -> None:
         """Set a finding's status (``new``, ``known`` or ``fixed``); a ``known_link``
         replaces the stored link, None keeps it."""
-        if status not in STATUSES:
-            raise StoreError(f"unknown status {status!r}; expected one of {', '.join(STATUSES)}")
+        try:
+            status = FindingStatus(status)
+        except ValueError:
+            expected = ", ".join(s.value for s in FindingStatus)
+            raise StoreError(f"unknown status {status!r}; expected one of {expected}") from None
         self._update_signature(
-            signature_id, "status = ?, known_link = COALESCE(?, known_link)", (status, known_link)
+            signature_id,
+            "status = ?, known_link = COALESCE(?, known_link)",
+            (status.value, known_link),
         )
 
     def import_rows(
