@@ -1,7 +1,7 @@
 """What a findings store reports: one row per unique finding and the campaign summary.
 
 Plain values read from the database by :class:`torchfuzz.findings.store.FindingsStore`; they render
-themselves as text (``torchfuzz report``) or JSON-safe dicts (``--json``).
+themselves as table cells (drawn by ``torchfuzz report``) or JSON-safe dicts (``--json``).
 """
 
 from __future__ import annotations
@@ -75,7 +75,7 @@ class FindingRow:
         return f"{self.original_nodes} -> {self.minimized_nodes}"
 
     def cells(self) -> tuple[str, ...]:
-        """The columns of this finding in :meth:`StoreSummary.render`."""
+        """The columns of this finding in `torchfuzz report`'s table (before its text)."""
         where = self.repro_path or self.known_link or self.example_dir or "-"
         size, seed = self.size or "-", str(self.first_seed)
         return (
@@ -113,29 +113,3 @@ class StoreSummary:
             "total_seconds": self.total_seconds,
             "findings": [finding.to_dict() for finding in self.findings],
         }
-
-    def render(self) -> str:
-        """A plain-text report: outcome counts, throughput, one line per finding."""
-        rate = self.total_cases / self.total_seconds if self.total_seconds > 0 else 0.0
-        statuses = ", ".join(
-            f"{sum(f.status == s for f in self.findings)} {s}" for s in FindingStatus
-        )
-        lines = [
-            f"cases: {self.total_cases} in {self.total_seconds:.1f} s of checking"
-            f" ({rate:.2f} cases/s per worker)",
-            "outcomes: " + ", ".join(f"{k} {n}" for k, n in self.counts.items()),
-            f"findings: {len(self.findings)} unique ({statuses})",
-        ]
-        if not self.findings:
-            return "\n".join(lines)
-        table = [("signature", "count", "first seed", "variant", "size", "status", "repro / link")]
-        table += [f.cells() for f in self.findings]
-        widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
-        for row, f in zip(table, (None, *self.findings)):
-            cells = [
-                cell.rjust(w) if i in (1, 2) else cell.ljust(w)
-                for i, (cell, w) in enumerate(zip(row, widths))
-            ]
-            what = "what" if f is None else f.text.removeprefix(f.signature_id + " ")[:100]
-            lines.append("  " + "  ".join([*cells, what]))
-        return "\n".join(lines)
