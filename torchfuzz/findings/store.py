@@ -25,12 +25,7 @@ from typing import Any
 from torchfuzz.backends.outcome import OutcomeKind
 from torchfuzz.backends.signature import KILLED, TIMEOUT, Signature
 from torchfuzz.findings.layout import CampaignDir
-from torchfuzz.findings.report import (
-    FINDING_COLUMNS,
-    FindingRow,
-    FindingStatus,
-    StoreSummary,
-)
+from torchfuzz.findings.report import FINDING_COLUMNS, FindingRow, FindingStatus, StoreSummary
 
 log = logging.getLogger(__name__)
 
@@ -284,10 +279,8 @@ class FindingsStore:
             )
             return RecordResult(seed, sig_id, is_new=True, status=status, count=1)
         count, old_status = row[0], FindingStatus(row[1])
-        if known_link is not None:
-            status = FindingStatus.KNOWN
-        else:
-            status = FindingStatus.NEW if old_status is FindingStatus.FIXED else old_status
+        status = FindingStatus.KNOWN if known_link is not None else old_status
+        status = FindingStatus.NEW if status is FindingStatus.FIXED else status
         conn.execute(
             "UPDATE signatures SET count = count + 1, first_seed = MIN(first_seed, ?),"
             " status = ?, known_link = COALESCE(?, known_link) WHERE id = ?",
@@ -324,20 +317,14 @@ class FindingsStore:
             (int(original_nodes), int(minimized_nodes), str(repro_path)),
         )
 
-    def set_status(
-        self, signature_id: str, status: FindingStatus | str, known_link: str | None = None
-    ) -> None:
-        """Set a finding's status (``new``, ``known`` or ``fixed``); a ``known_link``
+    def set_status(self, signature_id: str, status: str, known_link: str | None = None) -> None:
+        """Set a finding's status (a FindingStatus or its text); a ``known_link``
         replaces the stored link, None keeps it."""
-        try:
-            status = FindingStatus(status)
-        except ValueError:
-            expected = ", ".join(s.value for s in FindingStatus)
-            raise StoreError(f"unknown status {status!r}; expected one of {expected}") from None
+        if status not in {s.value for s in FindingStatus}:
+            expected = ", ".join(FindingStatus)
+            raise StoreError(f"unknown status {status!r}; expected one of {expected}")
         self._update_signature(
-            signature_id,
-            "status = ?, known_link = COALESCE(?, known_link)",
-            (status.value, known_link),
+            signature_id, "status = ?, known_link = COALESCE(?, known_link)", (status, known_link)
         )
 
     def import_rows(
