@@ -62,7 +62,7 @@ STATES = [fresh, mid_run, time_limited, done]
 
 def bar(progress: Progress, width: int, now: float | None = None) -> str:
     """The bar as a terminal `width` columns wide shows it, without colours."""
-    console = Console(width=width, file=io.StringIO(), color_system=None)
+    console = Console(width=width, height=25, file=io.StringIO(), color_system=None)
     with console.capture() as captured:
         console.print(progress_bar(progress, width, now))
     text = captured.get()
@@ -124,7 +124,9 @@ def test_unbounded_progress_has_no_bar():
 
 
 def test_failures_stand_out_on_a_colour_terminal():
-    console = Console(width=120, file=io.StringIO(), force_terminal=True, color_system="standard")
+    console = Console(
+        width=120, height=25, file=io.StringIO(), force_terminal=True, color_system="standard"
+    )
     with console.capture() as captured:
         console.print(progress_bar(mid_run(), 120, now=NOW))
     assert "\x1b[1;31mmismatch:2\x1b[0m" in captured.get()
@@ -165,6 +167,7 @@ def _feed(display, clock, progress, until: float, step: float) -> None:
 
 def test_terminal_bar_redraws_in_place_at_most_ten_times_a_second(monkeypatch):
     monkeypatch.setenv("COLUMNS", "60")
+    monkeypatch.setenv("TERM", "xterm")  # rich draws no live display on TERM=dumb
     stream, clock = FakeStream(tty=True), FakeClock()
     display = ProgressDisplay(stream, clock=clock)
     progress = Progress(started=0.0, total=200)
@@ -244,7 +247,7 @@ def test_bar_on_a_terminal_then_the_summary_on_a_fresh_line(tmp_path):
         stdin=subprocess.DEVNULL,
         stdout=slave,
         stderr=slave,
-        env={**os.environ, "PYTHONPATH": repo},
+        env={**os.environ, "PYTHONPATH": repo, "TERM": "xterm"},
         start_new_session=True,
     )
     os.close(slave)

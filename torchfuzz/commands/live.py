@@ -6,7 +6,9 @@ cases in flight; when the terminal is too narrow the least important parts go fi
 
 from __future__ import annotations
 
+import io
 import math
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -132,5 +134,18 @@ class ProgressDisplay:
             console = Console(file=self.stream, highlight=False)
             self._live = Live(console=console, auto_refresh=False, transient=False)
             self._live.start()
-        width = self._live.console.width - 1  # the last column would wrap on some terminals
+        # The width of the terminal we draw on, at each draw (resizes); rich's own guess looks
+        # at stdin/stdout first and answers 80 for TERM=dumb unless given both dimensions.
+        console = self._live.console
+        console.size = (_columns(self.stream, console.width), console.height)
+        width = console.width - 1  # the last column would wrap on some terminals
         self._live.update(progress_bar(self._progress, width, now), refresh=True)
+
+
+def _columns(stream: TextIO, fallback: int) -> int:
+    """The width of the terminal `stream` is attached to; `fallback` when it cannot tell."""
+    try:
+        columns = os.get_terminal_size(stream.fileno()).columns
+    except (AttributeError, OSError, ValueError, io.UnsupportedOperation):
+        columns = 0
+    return columns if columns > 0 else fallback

@@ -35,7 +35,8 @@ def make_console(stream: TextIO) -> Console:
     """A console writing to `stream`: rich's own on a terminal, plain and unwrapped elsewhere."""
     if stream.isatty():
         return Console(file=stream, highlight=False)
-    return Console(file=stream, highlight=False, width=_UNWRAPPED, color_system=None)
+    # both dimensions: with only a width rich answers 80 columns on TERM=dumb
+    return Console(file=stream, highlight=False, width=_UNWRAPPED, height=25, color_system=None)
 
 
 def show(*renderables: RenderableType, stream: TextIO | None = None) -> None:
