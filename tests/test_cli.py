@@ -206,8 +206,11 @@ def _wait_for_cases(db: Path, count: int, seconds: float = 120) -> None:
     while time.monotonic() < deadline:
         if db.exists():
             with sqlite3.connect(db) as conn:
-                if conn.execute("SELECT count(*) FROM cases").fetchone()[0] >= count:
-                    return
+                try:
+                    if conn.execute("SELECT count(*) FROM cases").fetchone()[0] >= count:
+                        return
+                except sqlite3.OperationalError:  # the campaign is still creating the tables
+                    pass
         time.sleep(0.2)
 
 

@@ -1,7 +1,10 @@
 """Report values: a finding row survives the database round trip and renders its cells."""
 
+import pytest
+
 from torchfuzz.backends.signature import Signature
-from torchfuzz.findings.report import FINDING_COLUMNS, FindingRow, StoreSummary
+from torchfuzz.commands.render import store_summary, to_text
+from torchfuzz.findings.report import FINDING_COLUMNS, FindingRow, FindingStatus, StoreSummary
 
 BOOM = Signature("crash", "inductor", ("RuntimeError", "boom <num>", "torch/x.py:f"))
 
@@ -40,8 +43,16 @@ def test_cells_prefer_the_minimized_repro_then_the_link():
 
 def test_summary_renders_a_table_line_per_finding():
     summary = StoreSummary({"ok": 1, "crash": 3}, 4, 2.0, (_row(),))
-    text = summary.render()
+    text = to_text(store_summary(summary))
     assert "cases: 4 in 2.0 s of checking (2.00 cases/s per worker)" in text
     assert "findings: 1 unique (1 new, 0 known, 0 fixed)" in text
     assert text.splitlines()[-1].strip().startswith(BOOM.id)
     assert summary.to_dict()["findings"][0]["signature"] == BOOM.to_dict()
+
+
+def test_status_is_an_enum_stored_as_its_text():
+    row = FindingRow.from_row(_row().to_row())
+    assert row.status is FindingStatus.NEW and row.to_row()[6] == "new"
+    assert row.to_dict()["status"] == "new" and type(row.to_dict()["status"]) is str
+    with pytest.raises(ValueError):
+        _row(status="bogus")

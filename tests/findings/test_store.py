@@ -14,6 +14,7 @@ import pytest
 
 from torchfuzz.backends.outcome import OutcomeKind
 from torchfuzz.backends.signature import Signature, killed_signature, timeout_signature
+from torchfuzz.commands.render import store_summary, to_text
 from torchfuzz.findings.layout import CampaignDir
 from torchfuzz.findings.store import FindingsStore, StoreError
 
@@ -161,7 +162,7 @@ def test_summary_counts_ordering_and_render(store, tmp_path):
     assert summary.findings[1].size == "33 -> 2"
     assert summary.findings[1].example_dir == str(tmp_path / "seed-20")
 
-    text = summary.render()
+    text = to_text(store_summary(summary))
     assert "cases: 12 in 16.0 s" in text
     assert "ok 4, mismatch 4, crash 4" in text
     assert "findings: 3 unique (2 new, 1 known, 0 fixed)" in text
@@ -183,7 +184,7 @@ def test_summary_to_dict_is_json_safe(store):
 
 
 def test_empty_summary_renders(store):
-    text = store.summary().render()
+    text = to_text(store_summary(store.summary()))
     assert "cases: 0" in text and "findings: 0 unique" in text
 
 

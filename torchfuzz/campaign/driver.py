@@ -13,30 +13,26 @@ from __future__ import annotations
 
 import concurrent.futures
 import itertools
-import json
 import logging
 import time
-from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
-import torch
-
-from torchfuzz import __version__
 from torchfuzz.backends.outcome import CaseKind
 from torchfuzz.backends.python import to_python
-from torchfuzz.backends.repro import to_repro
 from torchfuzz.backends.signature import Signature
 from torchfuzz.backends.variants import Variant
 from torchfuzz.backends.worker import IsolatedRunner
+from torchfuzz.campaign.artifacts import write_minimized
 from torchfuzz.campaign.executors import Executor, Verdict, make_executor
+from torchfuzz.campaign.progress import Progress
 from torchfuzz.findings.atomic import write_files_atomically
 from torchfuzz.findings.known_issues import KnownIssues
 from torchfuzz.findings.layout import CampaignDir, FindingDir
 from torchfuzz.findings.report import StoreSummary
 from torchfuzz.findings.store import FindingsStore
-from torchfuzz.generator.generate import generate
+from torchfuzz.generator.case import generate_case
 from torchfuzz.generator.options import GeneratorOptions
 from torchfuzz.ir.dot import to_dot
 from torchfuzz.ir.graph import Graph
@@ -46,10 +42,6 @@ from torchfuzz.shrink.minimize import MinimizeResult, NothingToMinimize, minimiz
 log = logging.getLogger(__name__)
 
 _TICK = 1.0  # seconds between progress callbacks while cases are in flight
-
-
-def versions() -> dict[str, str]:
-    return {"torchfuzz": __version__, "torch": torch.__version__}
 
 
 @dataclass(frozen=True)
@@ -102,33 +94,6 @@ class CaseResult:
     @property
     def signature(self) -> Signature | None:
         return self.verdict.signature
-
-
-@dataclass
-class Progress:
-    """Live counts for progress display.
-
-    ``total`` is the number of seeds this run will check (None for a time-limited
-    campaign, which has ``time_limit`` instead); ``in_flight`` the cases being checked.
-    """
-
-    checked: int = 0
-    skipped_done: int = 0
-    outcomes: Counter = field(default_factory=Counter)
-    unique: int = 0
-    started: float = field(default_factory=time.monotonic)
-    total: int | None = None
-    time_limit: float | None = None
-    in_flight: int = 0
-
-    @property
-    def elapsed(self) -> float:
-        return time.monotonic() - self.started
-
-    @property
-    def rate(self) -> float:
-        elapsed = self.elapsed
-        return self.checked / elapsed if elapsed > 0 else 0.0
 
 
 def _seed_stream(config: CampaignConfig, done: set[int]) -> Iterator[int]:
@@ -223,8 +188,7 @@ class Campaign:
                     break
                 # Generation stays on this thread: FakeTensor modes are not shared across
                 # threads, and workers only need the case.
-                graph = generate(seed, config.options)
-                case = Case(graph, seed, config.options.to_dict(), versions())
+                case = generate_case(seed, config.options)
                 in_flight[executor.submit(case)] = case
             self.progress.in_flight = len(in_flight)
             if not in_flight:
@@ -269,19 +233,3 @@ def run_campaign(
 ) -> StoreSummary:
     """Run a campaign to the end of its seeds or time (or Ctrl-C) and summarize the store."""
     return Campaign(config, progress).run()
-
-
-def write_minimized(
-    out_dir: Path, original: Case, result: MinimizeResult, variant: Variant
-) -> list[Path]:
-    """Write the minimized case, a standalone repro.py, the DOT graph and the signature into
-    `out_dir` (atomically); return their paths."""
-    case = Case(result.graph, original.seed, original.options, versions())
-    files = {
-        FindingDir.CASE: case.to_json(),
-        FindingDir.REPRO: to_repro(result.graph, original.seed, variant, result.signature),
-        FindingDir.DOT: to_dot(result.graph),
-        FindingDir.SIGNATURE: json.dumps(result.signature.to_dict(), indent=1) + "\n",
-    }
-    write_files_atomically(out_dir, files)
-    return [out_dir / name for name in files]

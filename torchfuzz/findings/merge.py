@@ -18,7 +18,7 @@ from typing import Any
 
 from torchfuzz.findings.atomic import copy_tree_durably, replace_directory_atomically
 from torchfuzz.findings.layout import CampaignDir, FindingDir
-from torchfuzz.findings.report import FIXED, KNOWN, NEW, FindingRow, StoreSummary
+from torchfuzz.findings.report import FindingRow, FindingStatus, StoreSummary
 from torchfuzz.findings.store import CaseRow, FindingsStore
 
 log = logging.getLogger(__name__)
@@ -180,9 +180,12 @@ def _finding_dir(directory: Path, signature_id: str) -> Path:
     return CampaignDir(directory).finding(signature_id).path
 
 
-def _merged_status(rows: Sequence[FindingRow]) -> str:
+def _merged_status(rows: Sequence[FindingRow]) -> FindingStatus:
     statuses = {row.status for row in rows}
-    return KNOWN if KNOWN in statuses else NEW if NEW in statuses else FIXED
+    for status in (FindingStatus.KNOWN, FindingStatus.NEW):
+        if status in statuses:
+            return status
+    return FindingStatus.FIXED
 
 
 def _merged_finding(dest: Path, holders: Sequence[tuple[Path, FindingRow]]) -> FindingRow:

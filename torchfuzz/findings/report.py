@@ -1,21 +1,32 @@
 """What a findings store reports: one row per unique finding and the campaign summary.
 
 Plain values read from the database by :class:`torchfuzz.findings.store.FindingsStore`; they render
-themselves as text (``torchfuzz report``) or JSON-safe dicts (``--json``).
+themselves as table cells (drawn by ``torchfuzz report``) or JSON-safe dicts (``--json``).
 """
 
 from __future__ import annotations
 
+import enum
 import json
 from dataclasses import dataclass, fields
 from typing import Any
 
 from torchfuzz.backends.signature import Signature
 
-__all__ = ["FINDING_COLUMNS", "STATUSES", "FindingRow", "StoreSummary"]
+__all__ = ["FINDING_COLUMNS", "FindingRow", "FindingStatus", "StoreSummary"]
 
-NEW, KNOWN, FIXED = "new", "known", "fixed"
-STATUSES = (NEW, KNOWN, FIXED)
+
+class FindingStatus(str, enum.Enum):
+    """Where a finding stands; the value is the text the store and ``--json`` hold."""
+
+    NEW = "new"  # not triaged: a campaign with a new finding exits 1
+    KNOWN = "known"  # matches a known issue (``known_link``)
+    FIXED = "fixed"  # ``replay`` no longer reproduces it
+
+    def __str__(self) -> str:
+        return self.value
+
+
 # The signatures-table columns, in the order FindingRow.from_row expects them.
 FINDING_COLUMNS = (
     "id, kind, variant, text, count, first_seed, status, known_link, example_dir,"
@@ -33,13 +44,17 @@ class FindingRow:
     text: str
     count: int
     first_seed: int
-    status: str
+    status: FindingStatus
     known_link: str | None
     example_dir: str | None
     minimized_nodes: int | None
     original_nodes: int | None
     repro_path: str | None
     signature: Signature
+
+    def __post_init__(self) -> None:
+        # rows read back from SQLite hold the status as text; unknown text raises here
+        object.__setattr__(self, "status", FindingStatus(self.status))
 
     @classmethod
     def from_row(cls, row: tuple[Any, ...]) -> FindingRow:
@@ -49,6 +64,7 @@ class FindingRow:
     def to_row(self) -> tuple[Any, ...]:
         """The inverse of :meth:`from_row`: values for ``FINDING_COLUMNS``."""
         values = tuple(getattr(self, f.name) for f in fields(self) if f.name != "signature")
+        values = tuple(v.value if isinstance(v, FindingStatus) else v for v in values)
         return (*values, json.dumps(self.signature.to_dict(), sort_keys=True))
 
     @property
@@ -59,14 +75,23 @@ class FindingRow:
         return f"{self.original_nodes} -> {self.minimized_nodes}"
 
     def cells(self) -> tuple[str, ...]:
-        """The columns of this finding in :meth:`StoreSummary.render`."""
+        """The columns of this finding in `torchfuzz report`'s table (before its text)."""
         where = self.repro_path or self.known_link or self.example_dir or "-"
         size, seed = self.size or "-", str(self.first_seed)
-        return (self.signature_id, str(self.count), seed, self.variant, size, self.status, where)
+        return (
+            self.signature_id,
+            str(self.count),
+            seed,
+            self.variant,
+            size,
+            self.status.value,
+            where,
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe dict."""
         data = {f.name: getattr(self, f.name) for f in fields(self)}
+        data["status"] = self.status.value
         data["signature"] = self.signature.to_dict()
         return data
 
@@ -88,27 +113,3 @@ class StoreSummary:
             "total_seconds": self.total_seconds,
             "findings": [finding.to_dict() for finding in self.findings],
         }
-
-    def render(self) -> str:
-        """A plain-text report: outcome counts, throughput, one line per finding."""
-        rate = self.total_cases / self.total_seconds if self.total_seconds > 0 else 0.0
-        statuses = ", ".join(f"{sum(f.status == s for f in self.findings)} {s}" for s in STATUSES)
-        lines = [
-            f"cases: {self.total_cases} in {self.total_seconds:.1f} s of checking"
-            f" ({rate:.2f} cases/s per worker)",
-            "outcomes: " + ", ".join(f"{k} {n}" for k, n in self.counts.items()),
-            f"findings: {len(self.findings)} unique ({statuses})",
-        ]
-        if not self.findings:
-            return "\n".join(lines)
-        table = [("signature", "count", "first seed", "variant", "size", "status", "repro / link")]
-        table += [f.cells() for f in self.findings]
-        widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
-        for row, f in zip(table, (None, *self.findings)):
-            cells = [
-                cell.rjust(w) if i in (1, 2) else cell.ljust(w)
-                for i, (cell, w) in enumerate(zip(row, widths))
-            ]
-            what = "what" if f is None else f.text.removeprefix(f.signature_id + " ")[:100]
-            lines.append("  " + "  ".join([*cells, what]))
-        return "\n".join(lines)

@@ -25,15 +25,7 @@ from typing import Any
 from torchfuzz.backends.outcome import CASE_KINDS, FAILING_KINDS
 from torchfuzz.backends.signature import Signature
 from torchfuzz.findings.layout import CampaignDir
-from torchfuzz.findings.report import (
-    FINDING_COLUMNS,
-    FIXED,
-    KNOWN,
-    NEW,
-    STATUSES,
-    FindingRow,
-    StoreSummary,
-)
+from torchfuzz.findings.report import FINDING_COLUMNS, FindingRow, FindingStatus, StoreSummary
 
 log = logging.getLogger(__name__)
 
@@ -98,7 +90,7 @@ class RecordResult:
     signature_id: str | None = None
     is_new: bool = False
     reopened: bool = False
-    status: str | None = None
+    status: FindingStatus | None = None
     count: int = 0
 
 
@@ -277,23 +269,24 @@ class FindingsStore:
             "SELECT count, status FROM signatures WHERE id = ?", (sig_id,)
         ).fetchone()
         if row is None:
-            status = NEW if known_link is None else KNOWN
+            status = FindingStatus.NEW if known_link is None else FindingStatus.KNOWN
             sig_json = json.dumps(signature.to_dict(), sort_keys=True)
             conn.execute(
                 "INSERT INTO signatures (id, kind, variant, text, signature, count, first_seed,"
                 " status, known_link) VALUES (?, ?, ?, ?, ?, 1, ?, ?, ?)",
                 (sig_id, signature.kind, signature.variant, signature.text(), sig_json, seed)
-                + (status, known_link),
+                + (status.value, known_link),
             )
             return RecordResult(seed, sig_id, is_new=True, status=status, count=1)
-        count, old_status = row
-        status = KNOWN if known_link is not None else (NEW if old_status == FIXED else old_status)
+        count, old_status = row[0], FindingStatus(row[1])
+        status = FindingStatus.KNOWN if known_link is not None else old_status
+        status = FindingStatus.NEW if status is FindingStatus.FIXED else status
         conn.execute(
             "UPDATE signatures SET count = count + 1, first_seed = MIN(first_seed, ?),"
             " status = ?, known_link = COALESCE(?, known_link) WHERE id = ?",
-            (seed, status, known_link, sig_id),
+            (seed, status.value, known_link, sig_id),
         )
-        reopened = old_status == FIXED and status == NEW
+        reopened = old_status is FindingStatus.FIXED and status is FindingStatus.NEW
         if reopened:
             log.warning("signature %s was marked fixed but failed again (seed %d)", sig_id, seed)
         return RecordResult(seed, sig_id, reopened=reopened, status=status, count=count + 1)
@@ -325,10 +318,11 @@ class FindingsStore:
         )
 
     def set_status(self, signature_id: str, status: str, known_link: str | None = None) -> None:
-        """Set a finding's status (``new``, ``known`` or ``fixed``); a ``known_link``
+        """Set a finding's status (a FindingStatus or its text); a ``known_link``
         replaces the stored link, None keeps it."""
-        if status not in STATUSES:
-            raise StoreError(f"unknown status {status!r}; expected one of {', '.join(STATUSES)}")
+        if status not in {s.value for s in FindingStatus}:
+            expected = ", ".join(FindingStatus)
+            raise StoreError(f"unknown status {status!r}; expected one of {expected}")
         self._update_signature(
             signature_id, "status = ?, known_link = COALESCE(?, known_link)", (status, known_link)
         )

@@ -8,11 +8,14 @@ puts between their `<!-- NAME:begin -->` / `<!-- NAME:end -->` markers
 
 from __future__ import annotations
 
+import dataclasses
 import textwrap
 import types
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -36,6 +39,47 @@ class OpCoverage:
     weight: float
     programs: int
     occurrences: int
+
+    COLUMNS = ("op", "family", "target", "dtypes", "traits", "weight", "programs", "uses")
+    NUMERIC = 3  # the last columns are numbers
+
+    def cells(self) -> tuple[str, ...]:
+        """The row of `torchfuzz ops`' table, under :attr:`COLUMNS`."""
+        dtypes = ",".join(map(short_dtype_name, self.dtypes))
+        traits = ",".join(self.traits) or "-"
+        counts = (f"{self.weight:g}", str(self.programs), str(self.occurrences))
+        return (self.name, self.family, self.target, dtypes, traits, *counts)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe dict (dtypes by name)."""
+        data = dataclasses.asdict(self)
+        data["dtypes"] = [dtype_name(d) for d in self.dtypes]
+        return data
+
+
+@dataclass(frozen=True, slots=True)
+class CoverageReport:
+    """How `programs` generated programs (seeds 0..programs-1) use the catalogue's ops."""
+
+    programs: int
+    ops: tuple[OpCoverage, ...]
+
+    @property
+    def never_generated(self) -> tuple[str, ...]:
+        return tuple(row.name for row in self.ops if row.programs == 0)
+
+    def to_dict(self) -> dict[str, Any]:
+        """What `torchfuzz ops --json` prints."""
+        return {
+            "programs": self.programs,
+            "ops": [row.to_dict() for row in self.ops],
+            "never_generated": list(self.never_generated),
+        }
+
+
+def coverage_report(programs: int, options: GeneratorOptions | None = None) -> CoverageReport:
+    """:func:`op_coverage` over seeds 0..programs-1."""
+    return CoverageReport(programs, op_coverage(range(programs), options))
 
 
 def target_name(op: OpDef) -> str:
@@ -174,3 +218,16 @@ def update_readme(text: str, catalogue: Catalogue = CATALOGUE) -> str:
             raise ReadmeMarkersError(f"README has no {begin} ... {end} block")
         text = f"{head}{begin}\n{render(catalogue)}\n{end}{tail}"
     return text
+
+
+def regenerate_readme(path: Path) -> bool:
+    """Rewrite the generated blocks of the README at `path` (atomically); whether it changed.
+    Raises FileNotFoundError if there is no such file."""
+    text = path.read_text()
+    updated = update_readme(text)
+    if updated == text:
+        return False
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(updated)
+    tmp.replace(path)
+    return True

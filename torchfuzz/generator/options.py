@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from collections.abc import Callable, Iterator
+from dataclasses import Field, asdict, dataclass, field, fields
 from typing import Any
 
 import torch
@@ -26,6 +27,31 @@ DEFAULT_DTYPES: tuple[torch.dtype, ...] = (
 
 
 @dataclass(frozen=True, slots=True)
+class OptionFlag:
+    """How an option is given on the command line: `--name VALUE`, `parse` turning the text
+    into the field's value (raising ValueError on bad text)."""
+
+    name: str
+    parse: Callable[[str], Any]
+    help: str
+    show_default: bool = True  # append "(default X)" to the help
+
+
+def parse_dtypes(text: str) -> tuple[torch.dtype, ...]:
+    """`float32,int64` -> the dtypes; unknown names raise ValueError."""
+    return tuple(parse_dtype(name.strip()) for name in text.split(","))
+
+
+def parse_names(text: str) -> tuple[str, ...]:
+    """`add, mm,` -> ("add", "mm"): comma-separated, blanks dropped."""
+    return tuple(name.strip() for name in text.split(",") if name.strip())
+
+
+def _flag(default: Any, name: str, parse: Callable[[str], Any], help: str, **kw: Any) -> Any:
+    return field(default=default, metadata={"flag": OptionFlag(name, parse, help, **kw)})
+
+
+@dataclass(frozen=True, slots=True)
 class GeneratorOptions:
     """What kind of programs `generate` makes.
 
@@ -44,18 +70,30 @@ class GeneratorOptions:
                       tests and users can pin a program set while the catalogue grows.
     """
 
-    num_nodes: int = 10
-    max_depth: int = 6
-    max_rank: int = 5
-    max_dim: int = 8
-    dtypes: tuple[torch.dtype, ...] = DEFAULT_DTYPES
-    p_reuse: float = 0.5
-    p_noncontiguous: float = 0.15
-    p_offset: float = 0.1
-    p_empty: float = 0.03
+    num_nodes: int = _flag(10, "--nodes", int, "op nodes to aim for")
+    max_depth: int = _flag(6, "--max-depth", int, "longest op chain")
+    max_rank: int = _flag(5, "--max-rank", int, "tensor rank bound")
+    max_dim: int = _flag(8, "--max-dim", int, "size bound per dim")
+    dtypes: tuple[torch.dtype, ...] = _flag(
+        DEFAULT_DTYPES,
+        "--dtypes",
+        parse_dtypes,
+        "comma-separated dtypes, e.g. float32,int64",
+        show_default=False,
+    )
+    p_reuse: float = _flag(0.5, "--p-reuse", float, "chance of reusing a value")
+    p_noncontiguous: float = _flag(0.15, "--p-noncontiguous", float, "chance of a strided input")
+    p_offset: float = _flag(0.1, "--p-offset", float, "chance of an input at an offset")
+    p_empty: float = _flag(0.03, "--p-empty", float, "chance of a size-0 output dim")
     max_outputs: int = 2
     p_scalar_output: float = 0.1
-    ops: tuple[str, ...] | None = None
+    ops: tuple[str, ...] | None = _flag(
+        None,
+        "--ops",
+        parse_names,
+        "only these ops or op families, comma-separated (see `torchfuzz ops`)",
+        show_default=False,
+    )
 
     def __post_init__(self) -> None:
         for name in ("num_nodes", "max_depth", "max_dim", "max_outputs"):
@@ -81,6 +119,13 @@ class GeneratorOptions:
         if self.ops is None:
             return full
         return full.restrict(self.ops)
+
+    @staticmethod
+    def flags() -> Iterator[tuple[Field, OptionFlag]]:
+        """The options settable from the command line, each with its flag, in field order."""
+        for f in fields(GeneratorOptions):
+            if "flag" in f.metadata:
+                yield f, f.metadata["flag"]
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)

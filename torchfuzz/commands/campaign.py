@@ -1,0 +1,152 @@
+"""Commands on campaigns: fuzz, report, replay, merge."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from torchfuzz.campaign.driver import CampaignConfig, run_campaign
+from torchfuzz.campaign.executors import EXECUTORS
+from torchfuzz.campaign.replay import replay_findings
+from torchfuzz.commands import render
+from torchfuzz.commands.common import (
+    Exit,
+    UsageError,
+    add_check_flags,
+    add_generator_flags,
+    add_log_level,
+    generator_options,
+    open_campaign,
+    positive_int,
+    require_campaign,
+    seed_range,
+    variants,
+    write_output,
+)
+from torchfuzz.commands.live import ProgressDisplay
+from torchfuzz.findings.known_issues import default_known_issues_path, load_known_issues
+from torchfuzz.findings.merge import merge_stores
+from torchfuzz.findings.report import FindingStatus, StoreSummary
+
+_DEFAULT_SEEDS = range(0, 20)
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    fuzz = sub.add_parser("fuzz", help="run a campaign; findings go to a store in --out")
+    budget = fuzz.add_mutually_exclusive_group()
+    budget.add_argument("--seeds", type=seed_range, help="A:B, the seeds to check (default 0:20)")
+    budget.add_argument("--time", type=float, metavar="SECONDS", help="check fresh seeds this long")
+    fuzz.add_argument(
+        "--workers",
+        type=positive_int,
+        help="worker processes (default: cores; with ray, the cluster's CPUs)",
+    )
+    fuzz.add_argument(
+        "--executor",
+        choices=sorted(EXECUTORS),
+        default="local",
+        help="where workers run: local processes or a Ray cluster (pip install 'torchfuzz[ray]')",
+    )
+    fuzz.add_argument(
+        "--address", help="Ray cluster address for --executor ray (default: a local instance)"
+    )
+    fuzz.add_argument("--out", type=Path, default=Path("torchfuzz-out"), help="campaign directory")
+    fuzz.add_argument("--timeout", type=float, default=300.0, help="seconds per case (default 300)")
+    fuzz.add_argument(
+        "--known-issues", type=Path, help="TOML/JSON of known signatures (default: shipped list)"
+    )
+    fuzz.add_argument(
+        "--minimize",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="minimize new findings at the end (default on)",
+    )
+    add_generator_flags(fuzz)
+    add_check_flags(fuzz)
+    add_log_level(fuzz)
+    fuzz.set_defaults(run=cmd_fuzz)
+
+    report = sub.add_parser("report", help="summarize a campaign directory")
+    report.add_argument("directory", type=Path)
+    report.add_argument("--json", action="store_true", help="machine-readable output")
+    add_log_level(report)
+    report.set_defaults(run=cmd_report)
+
+    replay = sub.add_parser("replay", help="re-run every unique finding; mark the fixed ones")
+    replay.add_argument("directory", type=Path)
+    replay.add_argument("--timeout", type=float, default=300.0)
+    add_log_level(replay)
+    replay.set_defaults(run=cmd_replay)
+
+    merge = sub.add_parser("merge", help="merge shard campaign directories into one store")
+    merge.add_argument("dest", type=Path, help="the merged store (created if missing)")
+    merge.add_argument("sources", nargs="+", type=Path, metavar="SRC", help="shard directories")
+    add_log_level(merge)
+    merge.set_defaults(run=cmd_merge)
+
+
+def _config(args: argparse.Namespace) -> CampaignConfig:
+    known_path = args.known_issues or default_known_issues_path()
+    try:
+        known = load_known_issues(known_path)
+    except OSError as exc:
+        raise UsageError(f"cannot read {known_path}: {exc.strerror}") from None
+    bounded = args.seeds is not None or args.time is not None
+    return CampaignConfig(
+        out=args.out,
+        variants=variants(args),
+        options=generator_options(args),
+        seeds=args.seeds if bounded else _DEFAULT_SEEDS,
+        time_limit=args.time,
+        workers=args.workers,
+        executor=args.executor,
+        address=args.address,
+        timeout=args.timeout,
+        known_issues=known,
+        minimize=args.minimize,
+    )
+
+
+def run_with_progress(config: CampaignConfig) -> StoreSummary:
+    """The campaign, its progress drawn on stderr."""
+    display = ProgressDisplay(sys.stderr)
+    try:
+        return run_campaign(config, progress=display)
+    finally:
+        display.finish()  # also on Ctrl-C: the last counts before the summary
+
+
+def cmd_fuzz(args: argparse.Namespace) -> Exit:
+    config = _config(args)
+    try:
+        summary = run_with_progress(config)
+    except KeyboardInterrupt:
+        render.show("interrupted: summary of what was recorded", stream=sys.stderr)
+        with open_campaign(args.out) as store:
+            summary = store.summary()
+    render.show(render.store_summary(summary))
+    new = any(f.status is FindingStatus.NEW for f in summary.findings)
+    return Exit.FINDING if new else Exit.OK
+
+
+def cmd_report(args: argparse.Namespace) -> Exit:
+    with open_campaign(args.directory) as store:
+        summary = store.summary()
+    if args.json:
+        write_output(None, json.dumps(summary.to_dict(), indent=1))
+    else:
+        render.show(render.store_summary(summary))
+    return Exit.OK
+
+
+def cmd_replay(args: argparse.Namespace) -> Exit:
+    for replayed in replay_findings(require_campaign(args.directory), args.timeout):
+        render.show(render.replayed(replayed))
+    return Exit.OK
+
+
+def cmd_merge(args: argparse.Namespace) -> Exit:
+    render.show(render.merge_report(merge_stores(args.dest, args.sources)))
+    return Exit.OK
