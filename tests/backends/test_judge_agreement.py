@@ -1,12 +1,13 @@
 """The standalone script and the repro give check()'s verdict, variant by variant.
 
 For each seed, small programs (low-precision ones cast to float64 among them) are judged
-under plain aot_eager variants (forward, backward, recompile, mark_dynamic) and one variant
-compiled by a synthetic buggy backend of ``tests/_bugs.py``; the verdict of ``check()`` is
-compared, line by line, with what the script prints (all variants) and what the repro
-prints (its one variant, for every failing variant and one more in turn), and with their
-exit statuses.  Scripts run by exec'ing their text in-process (fresh globals, ``__name__``
-``"__main__"``); a few run as real subprocesses to show that this path is faithful.
+under two plain aot_eager variants (forward and backward, or recompile and mark_dynamic) and
+one variant compiled by a synthetic buggy backend of ``tests/_bugs.py``; the verdict of
+``check()`` is compared, line by line, with what the script prints (all variants) and what
+the repro prints (its one variant: every failing variant, and on every fourth seed one more
+in turn), and with their exit statuses.  Scripts run by exec'ing their text in-process
+(fresh globals, ``__name__ == "__main__"``); a few run as real subprocesses to show that
+this path is faithful.
 """
 
 from __future__ import annotations
@@ -24,14 +25,16 @@ from pathlib import Path
 import pytest
 import torch
 
-from torchfuzz.backends.outcome import Outcome
+from torchfuzz.backends.outcome import Outcome, OutcomeKind
 from torchfuzz.backends.python import to_python
 from torchfuzz.backends.repro import to_repro
 from torchfuzz.backends.runner import check, computed_in, resolve_variants
 from torchfuzz.backends.standalone import exit_status, verdict_lines
 from torchfuzz.generator.generate import generate
 from torchfuzz.generator.options import DEFAULT_DTYPES, GeneratorOptions
+from torchfuzz.ir.catalogue import CATALOGUE
 from torchfuzz.ir.graph import Graph
+from torchfuzz.ir.types import TensorSpec
 
 pytestmark = pytest.mark.slow
 
@@ -47,6 +50,7 @@ BUGS = (
     ("inductor", "crash_on_mm", {aten.mm.default}),
     ("inductor", "nan_with_where", {aten.where.self}),
     ("inductor", "wrong_round_into_cast", {aten.round.default, aten._to_copy.default}),
+    ("inductor_recompile", "wrong_round_into_cast", {aten.round.default, aten._to_copy.default}),
     ("inductor_backward", "wrong_grad_with_mul", {aten.mul.Tensor}),
     ("inductor", "wrong_cast_into_mul", {aten._to_copy.default, aten.mul.Tensor}),
     ("inductor_backward", "crash_backward_with_mul", {aten.mul.Tensor}),
@@ -131,7 +135,8 @@ def _agree(seed: int, run) -> Counter:
     assert list(map(_key, lines)) == list(map(_key, verdict_lines(outcome))), where
     assert status == exit_status(outcome), where
     failing = [i for i, r in enumerate(outcome.results) if r.is_failing]
-    for index in sorted({*failing, seed % len(variants)} if seed % 2 else set(failing)):
+    extra = {seed % len(variants)} if seed % 4 == 1 else set()  # one more repro in turn
+    for index in sorted({*failing, *extra}):
         alone = _one(outcome, index)
         lines, status = run(to_repro(graph, seed, variants[index]))
         what = f"{where}; repro of {variants[index].name}"
@@ -151,8 +156,23 @@ def test_script_and_repro_give_checks_verdict(chunk: int) -> None:
     assert found["mismatch"] + found["crash"], "agreement only on passing verdicts"
 
 
-@pytest.mark.parametrize("seed", [0, 3, 12])
+@pytest.mark.parametrize("seed", [3, 15, 37])  # a mismatch, skips and a mismatch, a crash
 def test_exec_path_is_faithful_to_a_real_subprocess(seed: int, tmp_path: Path) -> None:
     graph, variants = _case(seed)
     script = to_python(graph, seed, variants)
     assert _subprocess(script, tmp_path) == _exec(script)
+
+
+def test_a_program_eager_cannot_run_is_invalid_everywhere() -> None:
+    """One line and exit status 2, never 1: eager failing is a fuzzer bug, not a finding."""
+    g = Graph()
+    spec = TensorSpec.contiguous((3, 4), torch.float32)
+    x0, x1 = g.add_input(spec), g.add_input(spec)
+    g.set_outputs([g.add_node(CATALOGUE.get("mm"), [x0, x1], (), spec)])  # (3,4) @ (3,4)
+    variants = resolve_variants(["aot_eager"], None)
+    outcome = check(g, 0, variants)
+    assert outcome.kind is OutcomeKind.INVALID and not outcome.results
+    for script in (to_python(g, 0, variants), to_repro(g, 0, variants[0])):
+        lines, status = _exec(script)
+        assert lines == verdict_lines(outcome) and status == exit_status(outcome) == 2
+        assert len(lines) == 1 and lines[0].startswith("invalid: eager failed: RuntimeError")

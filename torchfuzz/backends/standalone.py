@@ -140,7 +140,8 @@ def compile_and_call(
 def verdict_lines(outcome: Outcome) -> list[str]:
     """One line per variant (one per mismatch), then a conclusion line."""
     if not outcome.results and outcome.kind in (OutcomeKind.INVALID, OutcomeKind.SKIPPED):
-        return [f"{outcome.kind.value}: {outcome.reason}; nothing to judge"]
+        reason = next(iter(outcome.reason.strip().splitlines()), "")
+        return [f"{outcome.kind.value}: {reason}; nothing to judge"]
     lines = []
     for result in outcome.results:
         name = result.variant
