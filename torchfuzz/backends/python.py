@@ -28,7 +28,7 @@ import torch
 from torchfuzz.backends import gradients, judge, oracle, outcome, standalone
 from torchfuzz.backends.inputs import helper_source, input_call
 from torchfuzz.backends.lowering import lower_to_fx
-from torchfuzz.backends.runner import computed_in, gradient_names
+from torchfuzz.backends.runner import computed_in, gradient_names, written_positions
 from torchfuzz.backends.variants import Variant
 from torchfuzz.ir.graph import Graph
 from torchfuzz.ir.types import DTYPE_NAMES
@@ -134,8 +134,6 @@ def subject_code(resized: bool) -> str:
 
 def data_code(graph: Graph, seed: int, marked: bool) -> str:
     """The per-program data the judge needs, as script globals."""
-    mutated = set(graph.mutated_inputs())
-    written = tuple(i for i, inp in enumerate(graph.inputs) if inp.name in mutated)
     dims = marked_dims(graph, seed) if marked else ()
     return "\n".join(
         [
@@ -146,7 +144,7 @@ def data_code(graph: Graph, seed: int, marked: bool) -> str:
             "# that mark_dynamic variants mark dynamic.",
             f"OUTPUTS = {len(graph.outputs)}",
             f"GRADIENTS_OF = {gradient_names(graph)!r}",
-            f"WRITTEN = {written!r}",
+            f"WRITTEN = {written_positions(graph)!r}",
             f"WRITTEN_NAMES = {graph.mutated_inputs()!r}",
             f"COMPUTED_IN = {_tuple_literal(computed_in(graph))}",
             f"MARKED = {tuple(tuple(d) for d in dims)!r}",
