@@ -121,26 +121,35 @@ def test_literal_inputs_keep_their_strides_and_values():
 def test_a_mismatch_is_confirmed_against_more_eager_runs(monkeypatch):
     """Eager that only sometimes differs can pass the two-run gate; before a mismatch is
     reported eager is run again, and a different answer makes the program skipped."""
+    import dataclasses
+
     from torchfuzz.backends import runner
+    from torchfuzz.backends.lowering import to_fx
     from torchfuzz.backends.variants import CompiledRun
 
-    graph, real_run_eager = generate(1, FLOAT32), runner.run_eager
+    graph, real_subject = generate(1, FLOAT32), runner.subject
     calls = []
 
     def shifted(outputs):
         return tuple(o + 1 if isinstance(o, torch.Tensor) else o for o in outputs)
 
-    def flaky_eager(g, seed):
-        calls.append(seed)
-        outputs = real_run_eager(g, seed)
-        return outputs if len(calls) <= 2 else shifted(outputs)  # the gate's two runs agree
+    def flaky_program():
+        def run(*inputs):
+            calls.append(1)
+            outputs = to_fx(graph)(*inputs)
+            return outputs if len(calls) <= 2 else shifted(outputs)  # the gate's runs agree
+
+        return run
+
+    def flaky_subject(g, seed, variants=()):
+        return dataclasses.replace(real_subject(g, seed, variants), program=flaky_program)
 
     def compiled_like_a_later_eager_run(fn, calls, variant, marked):
-        return CompiledRun(calls=tuple(shifted(fn(*inputs)) for inputs in calls))
+        return CompiledRun(calls=tuple(shifted(to_fx(graph)(*inputs)) for inputs in calls))
 
     monkeypatch.setattr(runner, "run_compiled_calls", compiled_like_a_later_eager_run)
     assert check(graph, 1, resolve_variants(["aot_eager"], None)).kind is OutcomeKind.MISMATCH
-    monkeypatch.setattr(runner, "run_eager", flaky_eager)
+    monkeypatch.setattr(runner, "subject", flaky_subject)
     outcome = check(graph, 1, resolve_variants(["aot_eager"], None))
     assert outcome.kind is OutcomeKind.SKIPPED and "bit-reproducible" in outcome.reason
     assert len(calls) > 2

@@ -1,12 +1,17 @@
-"""The python backend: a standalone script that rebuilds the inputs from the seed, runs eager
-and each compile variant (a backward variant also compares the input gradients), compares
-against an fp64 reference and exits 1 on a finding.  Inputs the program writes in place are
-compared after the call; mark_dynamic variants mark the same dims as the runner, and recompile
-variants call the compiled program again on the resized program's inputs.
+"""The python backend: a standalone script that rebuilds the inputs from the seed and judges
+the program under each compile variant exactly as :func:`torchfuzz.backends.runner.check`
+does, printing one line per variant and exiting 1 on a finding.
 
-The program code is what `torch.fx` generates from the shared lowering; the input builders and
-the comparison rule are copied verbatim from torchfuzz, so the script cannot drift from the
-in-process check. It imports only torch and the standard library.
+The program code is what `torch.fx` generates from the shared lowering (the reference is the
+same lowering of the float64 program); the input builders are copied from
+:mod:`torchfuzz.backends.inputs`; the per-program data the judge needs (outputs, gradient and
+written-input names, the ``computed_in`` precisions, marked dims) is written in as literals.
+The verdict procedure is not rewritten: the modules :mod:`~torchfuzz.backends.outcome`,
+:mod:`~torchfuzz.backends.oracle`, :mod:`~torchfuzz.backends.gradients`,
+:mod:`~torchfuzz.backends.judge` and :mod:`~torchfuzz.backends.standalone` are embedded
+verbatim at the bottom of the script (:func:`embedded_judge`), so the script cannot drift
+from the in-process check.  Only the crash stage is coarser (no stage classification).
+The script imports only torch and the standard library (and a custom backend by name).
 """
 
 from __future__ import annotations
@@ -20,10 +25,10 @@ from collections.abc import Sequence
 
 import torch
 
-from torchfuzz.backends import gradients, oracle, outcome
+from torchfuzz.backends import gradients, judge, oracle, outcome, standalone
 from torchfuzz.backends.inputs import helper_source, input_call
 from torchfuzz.backends.lowering import lower_to_fx
-from torchfuzz.backends.runner import gradient_names
+from torchfuzz.backends.runner import computed_in, gradient_names, written_positions
 from torchfuzz.backends.variants import Variant
 from torchfuzz.ir.graph import Graph
 from torchfuzz.ir.types import DTYPE_NAMES
@@ -80,6 +85,11 @@ def _literal(value: object) -> str:
     return repr(value)
 
 
+def _tuple_literal(values: Sequence[object]) -> str:
+    items = ", ".join(map(_literal, values))
+    return f"({items},)" if len(values) == 1 else f"({items})"
+
+
 def _inputs_code(graph: Graph, seed: int, name: str = "make_inputs") -> str:
     calls = []
     for inp in graph.inputs:
@@ -92,155 +102,70 @@ def _inputs_code(graph: Graph, seed: int, name: str = "make_inputs") -> str:
     return f"def {name}():\n    return [\n" + "\n".join(calls) + "\n    ]\n"
 
 
-# Both script kinds (this module's and repro.py's) mark dims with this; MARKED is a global
-# of the script.
-MARKING_SOURCE = """
-# Marks the MARKED dims of each input dynamic right before the compiled call.
-def marking(compiled):
-    def call(*inputs):
-        for x, dims in zip(inputs, MARKED):
-            if dims and isinstance(x, torch.Tensor):
-                torch._dynamo.mark_dynamic(x, dims)
-        return compiled(*inputs)
-
-    return call
-"""
-
-_MAIN = (
-    """
-def load_backend(spec):
-    if ":" not in spec:
-        return spec
-    import importlib
-
-    module, _, attr = spec.partition(":")
-    return getattr(importlib.import_module(module), attr)
+def embedded_judge() -> str:
+    """The judge as scripts embed it: outcome, oracle, gradients, judge and standalone,
+    verbatim, under a marker comment."""
+    return "\n\n".join(
+        [
+            "# ---- torchfuzz's judge, verbatim: torchfuzz.backends.outcome, .oracle, .gradients,"
+            " .judge, .standalone ----",
+            *(_verbatim(m) for m in (outcome, oracle, gradients, judge, standalone)),
+        ]
+    )
 
 
-def as_tuple(value):
-    return tuple(value) if isinstance(value, (tuple, list)) else (value,)
+def subject_code(resized: bool) -> str:
+    """``main()``'s construction of the judge's Subject from the script's globals."""
+    return (
+        "Subject(\n"
+        "        program=Program,\n"
+        "        reference=Reference,\n"
+        "        make_inputs=make_inputs,\n"
+        f"        make_resized_inputs={'make_resized_inputs' if resized else 'None'},\n"
+        "        outputs=OUTPUTS,\n"
+        "        written=WRITTEN,\n"
+        "        written_names=WRITTEN_NAMES,\n"
+        "        gradients_of=GRADIENTS_OF,\n"
+        "        computed_in=COMPUTED_IN,\n"
+        "        marked=MARKED,\n"
+        "    )"
+    )
 
 
-# The outputs, then (backward) the input gradients of the weighted output sum, then the
-# inputs the program writes in place, read after the call.
-def run(fn, inputs, backward):
-    if not backward:
-        values = as_tuple(fn(*inputs))
-    else:
-        outputs, grads = with_gradients(fn, inputs)
-        values = outputs + grads
-    return values + tuple(inputs[i] for i in WRITTEN)
-
-"""
-    + MARKING_SOURCE
-    + """
-
-# One compile; the values of each call: on make_inputs(), then (recompile) on the inputs
-# of the resized program.
-def run_variant(variant):
-    torch._dynamo.reset()
-    with torch._dynamo.config.patch(dict(variant["dynamo_config"])), \\
-            torch._inductor.config.patch(dict(variant["inductor_config"])):
-        compiled = torch.compile(
-            Program(),
-            backend=load_backend(variant["backend"]),
-            dynamic=variant["dynamic"],
-            fullgraph=variant["fullgraph"],
-        )
-        fn = marking(compiled) if variant.get("mark_dynamic", False) else compiled
-        builders = [make_inputs, make_resized_inputs][: 2 if variant.get("recompile") else 1]
-        return [run(fn, build(), variant.get("backward", False)) for build in builders]
+def data_code(graph: Graph, seed: int, marked: bool) -> str:
+    """The per-program data the judge needs, as script globals."""
+    dims = marked_dims(graph, seed) if marked else ()
+    return "\n".join(
+        [
+            "# What the judge needs to know of the program: the number of outputs; the inputs",
+            "# whose gradients backward variants compare; the inputs the program writes in",
+            "# place (positions, names), compared after the call; per output, the less precise",
+            "# dtype it is computed in (its tolerance row), or None; the dims of each input",
+            "# that mark_dynamic variants mark dynamic.",
+            f"OUTPUTS = {len(graph.outputs)}",
+            f"GRADIENTS_OF = {gradient_names(graph)!r}",
+            f"WRITTEN = {written_positions(graph)!r}",
+            f"WRITTEN_NAMES = {graph.mutated_inputs()!r}",
+            f"COMPUTED_IN = {_tuple_literal(computed_in(graph))}",
+            f"MARKED = {tuple(tuple(d) for d in dims)!r}",
+        ]
+    )
 
 
-def specializes_marked_dim(exc):
-    while exc is not None:
-        if isinstance(exc, torch.fx.experimental.symbolic_shapes.ConstraintViolationError):
-            return True
-        exc = exc.__cause__ or exc.__context__
-    return False
+EXITS = (
+    "Exit status: 1 when a variant mismatches or crashes; 2 when the program cannot be judged\n"
+    "(eager raises: invalid; eager is not bit-reproducible: skipped); else 0."
+)
 
-
-# (eager, fp64 reference, why these cannot judge a variant or ""), on the inputs `build`
-# makes.
-def baseline(backward, build):
-    try:
-        eager = run(Program(), build(), backward)
-    except Exception as exc:
-        if not backward and build is make_inputs:
-            raise
-        what = "eager backward" if backward else "eager on the resized inputs"
-        return None, None, f"{what} failed ({type(exc).__name__})"
-    if backward and not differentiable_outputs(eager[:OUTPUTS]):
-        return None, None, "no output requires grad"
-    previous = torch.get_default_dtype()
-    torch.set_default_dtype(torch.float64)
-    try:
-        wide = [x.cdouble() if isinstance(x, torch.Tensor) and x.is_complex()
-                else x.double() if isinstance(x, torch.Tensor) and x.is_floating_point() else x
-                for x in build()]
-        reference = run(Reference(), wide, backward)
-    except Exception as exc:
-        print(f"no fp64 reference ({type(exc).__name__}): comparing against eager only")
-        reference = None
-    finally:
-        torch.set_default_dtype(previous)
-    return eager, reference, ""
-
-
+_MAIN = """
 def main():
     print(f"torch {torch.__version__}, torchfuzz seed {SEED}")
-    baselines = {}
-    failed = []
-    for variant in VARIANTS:
-        backward = variant.get("backward", False)
-        builders = [make_inputs]
-        if variant.get("recompile", False):
-            if make_resized_inputs is None:
-                print(f"{variant['name']}: skipped, no input size can grow")
-                continue
-            builders.append(make_resized_inputs)
-        for build in builders:
-            if (backward, build) not in baselines:
-                baselines[backward, build] = baseline(backward, build)
-        skip = next((baselines[backward, b][2] for b in builders if baselines[backward, b][2]), "")
-        if skip:
-            print(f"{variant['name']}: skipped, {skip}")
-            continue
-        try:
-            calls = run_variant(variant)
-        except Exception as exc:
-            if variant.get("mark_dynamic", False) and specializes_marked_dim(exc):
-                print(f"{variant['name']}: skipped, the program specializes a marked dim")
-                continue
-            message = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-            print(f"{variant['name']}: CRASH {type(exc).__name__}: {message}")
-            failed.append(variant["name"])
-            continue
-        mismatches = []
-        for call, (compiled, build) in enumerate(zip(calls, builders)):
-            eager, reference, _ = baselines[backward, build]
-            found = compare_outputs(
-                eager,
-                compiled,
-                reference,
-                gradients_of=GRADIENTS_OF if backward else (),
-                written_inputs=WRITTEN_NAMES,
-            )
-            mismatches += [dataclasses.replace(m, second_call=call == 1) for m in found]
-        for m in mismatches:
-            print(f"{variant['name']}: MISMATCH {m.summary()}")
-        if mismatches:
-            failed.append(variant["name"])
-        else:
-            print(f"{variant['name']}: ok")
-    print("FAIL: " + ", ".join(failed) if failed else "all variants agree with eager")
-    return 1 if failed else 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+    subject = SUBJECT_CODE
+    outcome = judge(subject, [as_variant(v) for v in VARIANTS], compile_and_call)
+    for line in verdict_lines(outcome):
+        print(line)
+    return exit_status(outcome)
 """
-)
 
 
 def to_python(graph: Graph, seed: int, variants: Sequence[Variant], header: str = "") -> str:
@@ -251,25 +176,16 @@ def to_python(graph: Graph, seed: int, variants: Sequence[Variant], header: str 
     reference, ref_names = _module_code(widen_floats(graph), "Reference")
     imports = sorted({_FX_GLOBAL_IMPORTS[n] for n in names | ref_names if n in _FX_GLOBAL_IMPORTS})
     variant_dicts = ",\n    ".join(repr(v.to_dict()) for v in variants)
-    mutated = set(graph.mutated_inputs())
-    written = [i for i, inp in enumerate(graph.inputs) if inp.name in mutated]
     resized = resize(graph, seed) if any(v.recompile for v in variants) else None
-    marked = marked_dims(graph, seed) if any(v.mark_dynamic for v in variants) else ()
-    doc = f'"""torchfuzz repro (seed {seed}, torch {torch.__version__}).\n\n{header}\n"""'
+    doc = (
+        f'"""torchfuzz repro (seed {seed}, torch {torch.__version__}).\n\n{header}\n\n{EXITS}\n"""'
+    )
     parts = [
         doc,
         "from __future__ import annotations\n\nimport math\nimport random\nimport sys\n",
-        "\n".join(
-            ["import torch", "import torch._dynamo", "import torch._inductor.config", *imports]
-        ),
+        "\n".join(["import torch", "import torch._dynamo", *imports]),
         f"SEED = {seed}\nVARIANTS = [\n    {variant_dicts},\n]",
-        "# Backward variants compare the outputs, then the gradients of these inputs.\n"
-        f"OUTPUTS = {len(graph.outputs)}\nGRADIENTS_OF = {list(gradient_names(graph))!r}",
-        "# Every variant compares these inputs (positions, names) after the call too: the\n"
-        "# program writes them in place.\n"
-        f"WRITTEN = {written!r}\nWRITTEN_NAMES = {list(graph.mutated_inputs())!r}",
-        "# The dims of each input that mark_dynamic variants mark dynamic.\n"
-        f"MARKED = {[list(dims) for dims in marked]!r}",
+        data_code(graph, seed, any(v.mark_dynamic for v in variants)),
         f"# The program (torch.fx code of the torchfuzz graph):\n{textwrap.indent(graph.text(), '# ')}",
         program,
         "# The same program with every floating dtype widened to float64 (the reference).",
@@ -282,12 +198,8 @@ def to_python(graph: Graph, seed: int, variants: Sequence[Variant], header: str 
         "make_resized_inputs = None\n"
         if resized is None
         else _inputs_code(resized, seed, "make_resized_inputs"),
-        "# ---- comparison rule: torchfuzz.backends.outcome and .oracle, verbatim ----",
-        _verbatim(outcome),
-        _verbatim(oracle),
-        "# ---- gradients for backward variants: torchfuzz.backends.gradients, verbatim ----",
-        _verbatim(gradients),
-        "# ---- main ----",
-        _MAIN,
+        _MAIN.replace("SUBJECT_CODE", subject_code(resized is not None)),
+        embedded_judge(),
+        'if __name__ == "__main__":\n    sys.exit(main())\n',
     ]
     return "\n\n".join(p.strip("\n") + "\n" for p in parts)
