@@ -56,17 +56,33 @@ def _module_code(graph: Graph, class_name: str) -> tuple[str, set[str]]:
     return f"class {class_name}(torch.nn.Module):\n{body}\n", used
 
 
-def _verbatim(module) -> str:
-    """A module's source without its `__future__` and torchfuzz imports."""
+def _lines(node: ast.AST) -> range:
+    return range(node.lineno, (node.end_lineno or node.lineno) + 1)
+
+
+def _verbatim(module, docstrings: bool = True) -> str:
+    """A module's source without its `__future__` and torchfuzz imports (and, unless
+    `docstrings`, without its docstrings: the code itself is unchanged)."""
     source = inspect.getsource(module)
     tree = ast.parse(source)
     drop: set[int] = set()
+    lines = source.splitlines()
     for stmt in tree.body:
         if isinstance(stmt, ast.ImportFrom) and (
             stmt.module == "__future__" or (stmt.module or "").startswith("torchfuzz")
         ):
-            drop.update(range(stmt.lineno, (stmt.end_lineno or stmt.lineno) + 1))
-    lines = source.splitlines()
+            drop.update(_lines(stmt))
+    scopes = (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)
+    for node in ast.walk(tree) if not docstrings else ():
+        if not isinstance(node, scopes) or ast.get_docstring(node, clean=False) is None:
+            continue
+        body = node.body
+        if len(body) == 1:  # a body of only a docstring keeps a `pass` in its place
+            indent = lines[body[0].lineno - 1][: body[0].col_offset]
+            lines[body[0].lineno - 1] = indent + "pass"
+            drop.update(_lines(body[0])[1:])
+        else:
+            drop.update(_lines(body[0]))
     return "\n".join(line for n, line in enumerate(lines, 1) if n not in drop)
 
 
@@ -102,14 +118,15 @@ def _inputs_code(graph: Graph, seed: int, name: str = "make_inputs") -> str:
     return f"def {name}():\n    return [\n" + "\n".join(calls) + "\n    ]\n"
 
 
-def embedded_judge() -> str:
+def embedded_judge(docstrings: bool = True) -> str:
     """The judge as scripts embed it: outcome, oracle, gradients, judge and standalone,
-    verbatim, under a marker comment."""
+    verbatim (less their docstrings, for the short repro), under a marker comment."""
+    what = "verbatim" if docstrings else "verbatim less docstrings"
     return "\n\n".join(
         [
-            "# ---- torchfuzz's judge, verbatim: torchfuzz.backends.outcome, .oracle, .gradients,"
-            " .judge, .standalone ----",
-            *(_verbatim(m) for m in (outcome, oracle, gradients, judge, standalone)),
+            f"# ---- torchfuzz's judge, {what}: torchfuzz.backends.outcome, .oracle,"
+            " .gradients, .judge, .standalone ----",
+            *(_verbatim(m, docstrings) for m in (outcome, oracle, gradients, judge, standalone)),
         ]
     )
 

@@ -119,7 +119,7 @@ def to_repro(graph: Graph, seed: int, variant: Variant, signature: Signature | N
         f"# The compile variant.\nVARIANT = {variant_text}",
         data_code(graph, seed, variant.mark_dynamic),
         _MAIN.replace("SUBJECT_CODE", subject_code(resized is not None)),
-        embedded_judge(),
+        embedded_judge(docstrings=False),
         'if __name__ == "__main__":\n    sys.exit(main())\n',
     ]
     return "\n\n".join(p.strip("\n") + "\n" for p in parts if p.strip())

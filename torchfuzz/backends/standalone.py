@@ -95,10 +95,14 @@ def compile_and_call(
     calls: Sequence[Sequence[object]],
     variant: types.SimpleNamespace,
     marked: Sequence[Sequence[int]] = (),
+    backend: object = None,
+    crash: Callable[[Stage, BaseException], Crash] = _crash,
 ) -> CompiledCalls:
     """Compile ``fn`` once under ``variant`` from a fresh Dynamo state and call it on each
     input list of ``calls``, the ``marked`` dims of the inputs marked dynamic; a backward
-    variant's values end with the input gradients."""
+    variant's values end with the input gradients.  ``backend`` replaces the variant's
+    (torchfuzz passes a tracking wrapper) and ``crash`` turns an exception raised while
+    calling (``RUN``) or differentiating (``BACKWARD``) into a :class:`Crash`."""
     torch._dynamo.reset()
     values = []
     with contextlib.ExitStack() as stack:
@@ -108,7 +112,7 @@ def compile_and_call(
             stack.enter_context(config.patch(**dict(variant.inductor_config)))
         compiled = torch.compile(
             fn,
-            backend=_backend(variant.backend),
+            backend=_backend(variant.backend) if backend is None else backend,
             dynamic=variant.dynamic,
             fullgraph=variant.fullgraph,
         )
@@ -126,13 +130,13 @@ def compile_and_call(
                 if any(isinstance(e, _SPECIALIZED) for e in _chain(exc)):
                     first = next(iter(str(exc).strip().splitlines()), "")
                     return CompiledCalls(skip=f"the program specializes a marked dim: {first}")
-                return CompiledCalls(crash=_crash(Stage.RUN, exc))
+                return CompiledCalls(crash=crash(Stage.RUN, exc))
             if variant.backward:
                 outputs = tuple(outputs) if isinstance(outputs, (tuple, list)) else (outputs,)
                 try:
                     outputs = outputs + input_gradients(outputs, inputs)
                 except Exception as exc:
-                    return CompiledCalls(crash=_crash(Stage.BACKWARD, exc))
+                    return CompiledCalls(crash=crash(Stage.BACKWARD, exc))
             values.append(outputs)
     return CompiledCalls(calls=tuple(values))
 

@@ -16,7 +16,6 @@ classified ``RUN``.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import importlib
 import logging
@@ -29,9 +28,9 @@ import torch
 import torch._dynamo
 import torch.fx.experimental.symbolic_shapes
 
-from torchfuzz.backends.gradients import input_gradients, requiring_grad
-from torchfuzz.backends.outcome import Crash
-from torchfuzz.backends.stages import TrackingBackend, backward_crash, crash_from, exception_chain
+from torchfuzz.backends.outcome import Crash, Stage
+from torchfuzz.backends.stages import TrackingBackend, backward_crash, crash_from
+from torchfuzz.backends.standalone import CompiledCalls, compile_and_call
 
 log = logging.getLogger(__name__)
 
@@ -238,15 +237,10 @@ def resolve_backend(spec: str) -> str | Callable[..., Any]:
     )
 
 
-@dataclass(frozen=True, slots=True)
-class CompiledRun:
-    """What the calls of one compiled program gave: each call's outputs (followed, for a
-    backward variant, by the input gradients), or the crash that ended them, or why they
-    cannot be judged (``skip``: a dim marked dynamic that the program specializes)."""
-
-    calls: tuple[object, ...] = ()
-    crash: Crash | None = None
-    skip: str = ""
+# What the calls of one compiled program gave: each call's outputs (followed, for a backward
+# variant, by the input gradients), or the crash that ended them, or why they cannot be
+# judged (``skip``: a dim marked dynamic that the program specializes).
+CompiledRun = CompiledCalls
 
 
 def run_compiled(
@@ -284,52 +278,12 @@ def run_compiled_calls(
     real = torch._dynamo.lookup_backend(backend) if isinstance(backend, str) else backend
     name = backend if isinstance(backend, str) else getattr(backend, "__name__", variant.backend)
     tracker = TrackingBackend(real, name)
-    torch._dynamo.reset()
-    results: list[object] = []
-    with contextlib.ExitStack() as stack:
-        stack.enter_context(torch._dynamo.config.patch(**dict(variant.dynamo_config)))
-        if variant.inductor_config:
-            # Deferred: only variants that patch Inductor need its config loaded here.
-            import torch._inductor.config as inductor_config
 
-            stack.enter_context(inductor_config.patch(**dict(variant.inductor_config)))
-        compiled = torch.compile(
-            fn, backend=tracker, dynamic=variant.dynamic, fullgraph=variant.fullgraph
-        )
-        log.debug("running %s under variant %s", getattr(fn, "__name__", fn), variant.name)
-        if variant.backward:
-            stack.enter_context(torch.enable_grad())
-        for inputs in calls:
-            if variant.backward:
-                inputs = requiring_grad(inputs)
-            _mark_dynamic(inputs, marked)
-            try:
-                outputs = compiled(*inputs)
-            except Exception as exc:  # noqa: BLE001 - any failure is a finding
-                if any(isinstance(e, _CONSTRAINT_VIOLATION) for e in exception_chain(exc)):
-                    first_line = next(iter(str(exc).strip().splitlines()), "")
-                    return CompiledRun(skip=f"the program specializes a marked dim: {first_line}")
-                return CompiledRun(crash=_logged(variant, crash_from(exc, tracker)))
-            if variant.backward:
-                outputs = tuple(outputs) if isinstance(outputs, (tuple, list)) else (outputs,)
-                try:
-                    outputs = outputs + input_gradients(outputs, inputs)
-                except Exception as exc:  # noqa: BLE001 - any failure is a finding
-                    return CompiledRun(crash=_logged(variant, backward_crash(exc)))
-            results.append(outputs)
-    return CompiledRun(calls=tuple(results))
+    def crash(stage: Stage, exc: BaseException) -> Crash:
+        found = backward_crash(exc) if stage is Stage.BACKWARD else crash_from(exc, tracker)
+        log.debug("variant %s crashed: %s", variant.name, found.summary())
+        return found
 
-
-# Raised by Dynamo when a dim marked dynamic turns out static for the program.
-_CONSTRAINT_VIOLATION = torch.fx.experimental.symbolic_shapes.ConstraintViolationError
-
-
-def _mark_dynamic(inputs: Sequence[object], marked: Sequence[Sequence[int]]) -> None:
-    for value, dims in zip(inputs, marked):
-        if dims and isinstance(value, torch.Tensor):
-            torch._dynamo.mark_dynamic(value, list(dims))
-
-
-def _logged(variant: Variant, crash: Crash) -> Crash:
-    log.debug("variant %s crashed: %s", variant.name, crash.summary())
-    return crash
+    log.debug("running %s under variant %s", getattr(fn, "__name__", fn), variant.name)
+    # The scripts' loop (one source), with the stage of a crash told by the tracking backend.
+    return compile_and_call(fn, calls, variant, marked, backend=tracker, crash=crash)
