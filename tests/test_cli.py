@@ -90,6 +90,7 @@ def test_run_reports_finding_with_custom_backend(capsys):
     assert code == 1 and "crash" in out
 
 
+@pytest.mark.slow
 def test_fuzz_summary(capsys, tmp_path):
     code, out, _ = run_cli(
         capsys,
@@ -146,6 +147,7 @@ def test_bad_case_files(capsys, tmp_path):
     assert code == 2 and len(err.strip().splitlines()) == 1
 
 
+@pytest.mark.slow
 def test_module_entry_point_without_traceback():
     proc = subprocess.run(
         [sys.executable, "-m", "torchfuzz.cli", "run", "--seed", "1", "--nope"],
@@ -167,6 +169,7 @@ def test_bench_prints_a_table(capsys):
     assert [line.split()[0] for line in lines[1:]] == ["5", "10", "20", "50"]
 
 
+@pytest.mark.slow
 def test_campaign_records_aborts_and_hangs_and_loses_no_case(tmp_path):
     """A backend that aborts the process on mm and hangs on bmm: the campaign finishes,
     records both as findings, and every seed exactly once."""
@@ -214,6 +217,7 @@ def _wait_for_cases(db: Path, count: int, seconds: float = 120) -> None:
         time.sleep(0.2)
 
 
+@pytest.mark.slow
 def test_sigkilled_campaign_resumes_every_seed_exactly_once(tmp_path):
     import os
     import signal
@@ -247,6 +251,7 @@ def test_sigkilled_campaign_resumes_every_seed_exactly_once(tmp_path):
     assert seeds == list(range(30))
 
 
+@pytest.mark.slow
 def test_report_and_replay_need_a_campaign(tmp_path):
     assert _cli("report", str(tmp_path)).returncode == 2
     assert _cli("replay", str(tmp_path)).returncode == 2
@@ -267,6 +272,7 @@ def _cli(*argv, **kw):
 SMALL_F32 = ["--nodes", "30", "--max-depth", "10", "--dtypes", "float32", *CORE_ARGS]
 
 
+@pytest.mark.slow
 def test_minimize_survives_candidates_that_kill_the_worker(tmp_path):
     """Every candidate with an mm aborts its worker process; the minimizer goes on and
     keeps the abort as the signature to preserve."""
@@ -303,6 +309,7 @@ def test_minimize_survives_candidates_that_kill_the_worker(tmp_path):
     assert repro.returncode != 0  # the repro aborts too
 
 
+@pytest.mark.slow
 def test_minimize_refuses_a_passing_case(tmp_path):
     proc = _cli(
         "minimize", "--seed", "3", "--variant", "aot_eager", "--in-process", "-o", str(tmp_path)
@@ -311,6 +318,7 @@ def test_minimize_refuses_a_passing_case(tmp_path):
     assert proc.stderr.strip().count("\n") == 0 and "does not fail" in proc.stderr
 
 
+@pytest.mark.slow
 def test_hanging_candidate_becomes_a_timeout_signature():
     from torchfuzz.backends.runner import resolve_variants
     from torchfuzz.backends.worker import IsolatedRunner
@@ -330,6 +338,7 @@ def test_hanging_candidate_becomes_a_timeout_signature():
     assert signature.kind == "timeout"
 
 
+@pytest.mark.slow
 def test_replay_keeps_failing_findings_and_marks_fixed_ones(tmp_path):
     """A finding replays as 'still fails' while its bug exists; with the bug gone (the
     campaign's variants now use plain aot_eager) it is marked fixed."""
@@ -363,6 +372,7 @@ def test_replay_keeps_failing_findings_and_marks_fixed_ones(tmp_path):
     assert [f["status"] for f in report["findings"]] == ["fixed"]
 
 
+@pytest.mark.slow
 def test_a_second_campaign_on_the_same_directory_is_refused(capsys, tmp_path):
 
     with CampaignDir(tmp_path).exclusive():
@@ -385,6 +395,7 @@ def test_a_second_campaign_on_the_same_directory_is_refused(capsys, tmp_path):
     assert code == 0  # the lock is gone with its holder
 
 
+@pytest.mark.slow
 def test_ctrl_c_stops_the_campaign_cleanly_with_a_summary(tmp_path):
     import os
     import signal

@@ -20,6 +20,7 @@ _CHUNKS = [("default", start) for start in range(0, len(_RECORDED["default"]), _
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("options", "start"), _CHUNKS)
 def test_programs_are_unchanged(options: str, start: int) -> None:
     recorded = _RECORDED[options]

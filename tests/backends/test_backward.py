@@ -130,6 +130,7 @@ def test_outcome_values_round_trip_with_gradient_names_and_reasons() -> None:
 # --- no false alarms -----------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_aot_eager_backward_agrees_with_eager_on_generated_programs() -> None:
     variants = resolve_variants(["aot_eager_backward"], None)
     kinds = []
@@ -217,6 +218,7 @@ def test_eager_backward_failure_is_skipped_never_a_finding(monkeypatch) -> None:
 # --- reproducing findings outside the fuzzer ---------------------------------------------------
 
 
+@pytest.mark.slow
 def test_standalone_script_reports_the_gradient_mismatch(tmp_path) -> None:
     variants = (*bug_variants("wrong_grad_with_mul"), get_variant("aot_eager_backward"))
     proc = _run(to_python(mul_sin(), 0, variants), tmp_path)
@@ -236,6 +238,7 @@ def _padded_mul_sin() -> Graph:
     return g
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("bug", "fail"),
     [
@@ -255,6 +258,7 @@ def test_minimized_backward_finding_gives_a_repro_that_exits_one(bug, fail, tmp_
     assert any(line.startswith(fail) for line in proc.stdout.splitlines()), proc.stdout
 
 
+@pytest.mark.slow
 @pytest.mark.inductor
 def test_inductor_backward_agrees_on_a_small_program() -> None:
     outcome = check(_padded_mul_sin(), 0, resolve_variants(["inductor_backward"], None))

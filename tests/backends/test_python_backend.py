@@ -75,6 +75,7 @@ def _run(script: str, tmp_path, pythonpath: str = "") -> subprocess.CompletedPro
     )
 
 
+@pytest.mark.slow
 def test_script_exits_zero_when_variants_agree(tmp_path):
     graph = generate(4)
     proc = _run(to_python(graph, 4, resolve_variants(["eager", "aot_eager"], None)), tmp_path)
@@ -82,6 +83,7 @@ def test_script_exits_zero_when_variants_agree(tmp_path):
     assert "aot_eager: ok" in proc.stdout
 
 
+@pytest.mark.slow
 def test_script_exits_one_and_names_the_variant_on_a_finding(tmp_path):
     graph = generate(4, GeneratorOptions(dtypes=(torch.float32,), p_scalar_output=0))
     variants = resolve_variants(["inductor", "eager"], SPEC + "off_by_backend")

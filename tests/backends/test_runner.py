@@ -13,6 +13,7 @@ SPEC = "tests.backends._backends:"
 FLOAT32 = GeneratorOptions(dtypes=(torch.float32,), p_scalar_output=0.0)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("seed", range(12))
 def test_generated_programs_agree_under_eager_and_aot_eager(seed):
     outcome = check(generate(seed), seed, resolve_variants(["eager", "aot_eager"], None))
@@ -29,6 +30,7 @@ def test_reference_is_float64():
             assert r.dtype == torch.float64
 
 
+@pytest.mark.slow
 def test_wrong_values_backend_is_reported_as_mismatch():
     variants = resolve_variants(["inductor"], SPEC + "off_by_backend")
     found = 0
@@ -62,6 +64,7 @@ def test_runtime_failure_is_stage_run():
     assert outcome.failing[0].crash.stage is Stage.RUN
 
 
+@pytest.mark.slow
 @pytest.mark.inductor
 @pytest.mark.parametrize("seed", range(3))
 def test_inductor_variants_run(seed):

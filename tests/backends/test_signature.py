@@ -322,6 +322,7 @@ def test_dict_round_trip_through_json(signature):
     assert signature.id in signature.text() and "\n" not in signature.text()
 
 
+@pytest.mark.slow
 def test_id_is_stable_across_processes():
     code = (
         "import json, sys\n"

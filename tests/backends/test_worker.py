@@ -68,6 +68,7 @@ def _assert_ok(result: RunResult) -> None:
     assert result.outcome.kind in (OutcomeKind.OK, OutcomeKind.SKIPPED), result.summary()
 
 
+@pytest.mark.slow
 def test_outcome_matches_in_process_check_and_worker_is_reused() -> None:
     with IsolatedRunner() as runner:
         for seed in (0, 1):
@@ -81,6 +82,7 @@ def test_outcome_matches_in_process_check_and_worker_is_reused() -> None:
         assert runner.pid == first_pid is not None
 
 
+@pytest.mark.slow
 def test_abort_is_reported_by_signal_and_next_case_gets_a_fresh_worker() -> None:
     aborting = resolve_variants(["inductor"], SPEC + "aborting_backend")
     with IsolatedRunner() as runner:
@@ -92,6 +94,7 @@ def test_abort_is_reported_by_signal_and_next_case_gets_a_fresh_worker() -> None
         _assert_ok(runner.run(_case(2), FAST, timeout=60))
 
 
+@pytest.mark.slow
 def test_exit_is_reported_by_exit_code() -> None:
     exiting = resolve_variants(["inductor"], SPEC + "exiting_backend")
     with IsolatedRunner() as runner:
@@ -99,6 +102,7 @@ def test_exit_is_reported_by_exit_code() -> None:
         assert result.process_failure and result.exit_code == 3 and result.killed_by is None
 
 
+@pytest.mark.slow
 def test_hang_times_out_and_kills_the_whole_process_group() -> None:
     hanging = resolve_variants(["inductor"], SPEC + "hanging_backend")
     with IsolatedRunner() as runner, ThreadPoolExecutor(1) as pool:
@@ -117,6 +121,7 @@ def test_hang_times_out_and_kills_the_whole_process_group() -> None:
         assert runner.pid != pid
 
 
+@pytest.mark.slow
 def test_worker_is_recycled_after_n_cases() -> None:
     with IsolatedRunner(recycle_after=2) as runner:
         pids = []
@@ -127,6 +132,7 @@ def test_worker_is_recycled_after_n_cases() -> None:
         assert _gone(pids[0])
 
 
+@pytest.mark.slow
 def test_close_leaves_no_process_and_stray_prints_do_not_break_the_protocol() -> None:
     printing = resolve_variants(["inductor"], SPEC + "printing_backend")
     runner = IsolatedRunner()
@@ -137,6 +143,7 @@ def test_close_leaves_no_process_and_stray_prints_do_not_break_the_protocol() ->
     runner.close()  # idempotent
 
 
+@pytest.mark.slow
 def test_exception_in_check_raises_and_the_worker_survives() -> None:
     bad = (Variant("bad", backend="eager", dynamo_config=(("no_such_option", 1),)),)
     with IsolatedRunner() as runner:

@@ -42,6 +42,7 @@ def _variant(backend: str) -> Variant:
     return get_variant("inductor").with_backend(backend)
 
 
+@pytest.mark.slow
 def test_verdicts_round_trip_through_dicts():
     from torchfuzz.backends.worker import IsolatedRunner
 
@@ -54,6 +55,7 @@ def test_verdicts_round_trip_through_dicts():
         assert Verdict.from_dict(verdict.to_dict()) == verdict
 
 
+@pytest.mark.slow
 def test_local_executor_close_stops_a_hanging_case_and_its_worker():
     executor = LocalExecutor([_variant("tests._bugs:hang_on_mm")], 300, 1, 200)
     future = executor.submit(_case(12, SMALL_F32))
@@ -93,6 +95,7 @@ def test_ray_missing_is_one_clear_line(monkeypatch, capsys, tmp_path):
     assert code == 2 and err.count("\n") == 1 and "pip install 'torchfuzz[ray]'" in err
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not HAS_RAY, reason="ray is not installed (pip install 'torchfuzz[ray]')")
 def test_ray_campaign_records_aborts_and_hangs_and_loses_no_case(tmp_path):
     """The same worst-day backend as the local campaign test, on a local Ray instance:
@@ -120,6 +123,7 @@ def test_ray_campaign_records_aborts_and_hangs_and_loses_no_case(tmp_path):
     assert not ray.is_initialized()  # the instance it started is shut down
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not HAS_RAY, reason="ray is not installed (pip install 'torchfuzz[ray]')")
 def test_ray_actor_killed_mid_case_is_restarted_and_its_case_retried(tmp_path):
     """An actor process dying (a lost node) is not a finding: Ray restarts it and the case

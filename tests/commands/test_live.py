@@ -225,6 +225,7 @@ def test_ctrl_c_still_shows_the_last_counts(monkeypatch):
 FUZZ = ["fuzz", "--seeds", "0:2", "--variants", "eager", "--no-minimize", "--workers", "1"]
 
 
+@pytest.mark.slow
 def test_short_campaign_logs_one_progress_line(capsys, tmp_path):
     assert main([*FUZZ, "--out", str(tmp_path)]) == 0
     out, err = capsys.readouterr()
@@ -233,6 +234,7 @@ def test_short_campaign_logs_one_progress_line(capsys, tmp_path):
     assert "cases: 2" in out
 
 
+@pytest.mark.slow
 def test_bar_on_a_terminal_then_the_summary_on_a_fresh_line(tmp_path):
     pty = pytest.importorskip("pty")
     import fcntl

@@ -274,6 +274,7 @@ _WRITER = textwrap.dedent(
 )
 
 
+@pytest.mark.slow
 def test_sigkill_while_writing_leaves_a_consistent_database(tmp_path):
     script = tmp_path / "writer.py"
     script.write_text(_WRITER)

@@ -21,6 +21,7 @@ from torchfuzz.ir.catalogue import CATALOGUE
 from torchfuzz.ir.ops.base import Trait
 
 
+@pytest.mark.slow
 def test_op_coverage_lists_every_op_with_its_counts():
     rows = op_coverage(range(20))
     assert tuple(row.name for row in rows) == CATALOGUE.names()
@@ -34,6 +35,7 @@ def test_op_coverage_lists_every_op_with_its_counts():
     assert target_name(CATALOGUE.get("add")) == "aten.add.Tensor"
 
 
+@pytest.mark.slow
 def test_most_ops_appear_in_200_programs():
     """A weaker form of `benchmarks/op_coverage.py` (every op in seeds 0-1999, about a minute):
     at least 90% of the catalogue's ops appear in seeds 0-199."""
@@ -79,6 +81,7 @@ def run_cli(capsys, *argv):
     return code, out, err
 
 
+@pytest.mark.slow
 def test_cli_ops_lists_every_op(capsys):
     code, out, _ = run_cli(capsys, "ops", "--sample", "20")
     assert code == 0
@@ -89,6 +92,7 @@ def test_cli_ops_lists_every_op(capsys):
     assert lines[-1] == f"{len(CATALOGUE)} ops, {never} never generated in 20 programs"
 
 
+@pytest.mark.slow
 def test_cli_ops_restricted_to_a_family(capsys):
     code, out, _ = run_cli(capsys, "ops", "--sample", "5", "--ops", "matmul")
     matmul = [op.name for op in CATALOGUE if op.family == "matmul"]

@@ -29,12 +29,14 @@ def _programs_in_fresh_process(hash_seed: str) -> str:
     ).stdout
 
 
+@pytest.mark.slow
 def test_same_seed_gives_byte_identical_programs_across_processes():
     first = _programs_in_fresh_process("1")
     assert first == _programs_in_fresh_process("12345")
     assert len(first) > 1000
 
 
+@pytest.mark.slow
 def test_different_seeds_give_different_programs():
     texts = {generate(seed).text() for seed in range(30)}
     assert len(texts) == 30
@@ -46,12 +48,14 @@ def test_options_change_the_program():
     assert len(small) < len(large)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("chunk", range(10))
 def test_every_generated_graph_validates(chunk):
     for seed in range(chunk * 50, chunk * 50 + 50):
         verify(generate(seed))
 
 
+@pytest.mark.slow
 def test_reuse_and_noncontiguous_rates_over_1000_seeds():
     big = reused = noncontig = 0
     for seed in range(1000):
@@ -67,6 +71,7 @@ def test_reuse_and_noncontiguous_rates_over_1000_seeds():
     assert noncontig / 1000 >= 0.20, noncontig
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("chunk", range(10))
 def test_eager_runs_and_outputs_are_finite_on_seeds_0_to_499(chunk):
     """Eager never fails (no `invalid` outcome), and input domains keep programs well
@@ -92,6 +97,7 @@ def test_noncontiguous_strides_are_not_contiguous():
             assert not spec.is_contiguous
 
 
+@pytest.mark.slow
 def test_expanded_inputs_appear_and_never_repeat_values_that_must_be_unique():
     """Stride-0 (expanded) inputs are generated, but never for `distinct` or `permutation`
     data: repeating those values would make ties (undefined sort/median indices) and

@@ -11,12 +11,14 @@ from torchfuzz.ir.catalogue import CATALOGUE, UnknownOpError
 CONVERSIONS = {"cast", "round", "to_float", "to_int", "to_bool", "scalar_round", "real", "abs"}
 
 
+@pytest.mark.slow
 def test_restricting_to_every_op_changes_no_program():
     every = GeneratorOptions(ops=CATALOGUE.names())
     for seed in range(20):
         assert generate(seed, every).text() == generate(seed).text()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("ops", [("matmul",), ("mm", "add", "sin"), ("reduction", "mul")])
 def test_programs_use_only_the_named_ops_and_families(ops):
     options = GeneratorOptions(ops=ops)

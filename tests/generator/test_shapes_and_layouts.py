@@ -3,6 +3,7 @@ rank-0 broadcasting, and eager runs them."""
 
 import functools
 
+import pytest
 import torch
 
 from torchfuzz.backends.inputs import make_inputs
@@ -47,6 +48,7 @@ def test_defaults_take_rank_5_and_the_small_integer_dtypes():
     assert GeneratorOptions.from_dict({"max_rank": 4}).p_offset == options.p_offset  # old cases
 
 
+@pytest.mark.slow
 def test_programs_show_every_new_shape_layout_and_dtype():
     counts: dict[str, int] = {}
     for graph in _programs().values():
@@ -62,6 +64,7 @@ def test_programs_show_every_new_shape_layout_and_dtype():
     assert 1 <= counts.get("empty", 0) <= 15, counts  # a few percent of programs
 
 
+@pytest.mark.slow
 def test_offsets_and_empty_dims_can_be_switched_off():
     options = GeneratorOptions(p_offset=0.0, p_empty=0.0)
     for seed in range(40):

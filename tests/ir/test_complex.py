@@ -127,6 +127,7 @@ def test_default_dtypes_include_complex64():
     assert C64 in DEFAULT_DTYPES and DEFAULT_DTYPES.index(C64) > DEFAULT_DTYPES.index(torch.bool)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_generated_complex_programs_verify_and_agree_with_eager(seed):
     graph = generate(seed, COMPLEX)

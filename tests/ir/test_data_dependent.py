@@ -172,6 +172,7 @@ def _identical(a: object, b: object) -> bool:
     return type(a) is type(b) and a == b
 
 
+@pytest.mark.slow
 def test_generated_programs_verify_round_trip_and_run_deterministically() -> None:
     programs = _family_programs(range(12))
     used = {n.op.name for _, g in programs for n in g.nodes if n.op.family == FAMILY}
@@ -208,6 +209,7 @@ def test_standalone_script_builds_the_same_inputs_and_results(tmp_path) -> None:
             assert _identical(a, b), seed
 
 
+@pytest.mark.slow
 def test_aot_eager_with_captured_sizes_agrees_with_eager() -> None:
     for seed, graph in [*_family_programs(range(3)), (0, _handmade())]:
         outcome = check(graph, seed, [CAPTURE])

@@ -296,6 +296,7 @@ def generated() -> list[tuple[int, Graph]]:
     return [(seed, generate(seed, OPTIONS)) for seed in SEEDS]
 
 
+@pytest.mark.slow
 def test_generated_programs_write_every_target_kind(generated) -> None:
     counts = collections.Counter(k for _, g in generated for k in target_kinds(g))
     assert set(counts) == set(TARGETS), counts
@@ -307,6 +308,7 @@ def test_generated_programs_write_every_target_kind(generated) -> None:
                 assert n.spec == g.spec(n.inputs[n.op.mutates])  # the value is the base
 
 
+@pytest.mark.slow
 def test_generated_programs_agree_under_aot_eager(generated) -> None:
     """A few programs of each target kind: eager and aot_eager give the same outputs and
     the same written inputs."""

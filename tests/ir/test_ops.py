@@ -165,6 +165,7 @@ def check_with_context(rng: random.Random, op: OpDef, want: Want, proposal: Prop
         raise AssertionError(f"{op.name}({operands}, {proposal.attrs}) for {want}") from exc
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("op", list(CATALOGUE), ids=CATALOGUE.names())
 def test_op_proposals_infer_and_run(op: OpDef) -> None:
     rng = random.Random(f"ops:{op.name}")
@@ -216,6 +217,7 @@ def test_every_op_declares_its_dtypes(op: OpDef) -> None:
     assert not unknown, f"{op.name} declares dtypes the IR cannot carry: {unknown}"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "op,dtype",
     [

@@ -39,6 +39,7 @@ def test_op_names_are_unique_and_many() -> None:
     assert len(names) == len(set(names)) and len(names) >= 45
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "op", [op for op in OPS if op.name not in PROMOTION_EXCEPTIONS], ids=lambda op: op.name
 )

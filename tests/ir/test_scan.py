@@ -39,6 +39,7 @@ def test_module_adds_enough_ops() -> None:
     assert len(OPS) >= 28
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("op", OPS, ids=[op.name for op in OPS])
 def test_indices_come_only_from_distinct_operands(op: OpDef) -> None:
     """Indices of ties depend on 1-ulp differences: int64 positions of a float operand are

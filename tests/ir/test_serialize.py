@@ -17,6 +17,7 @@ from torchfuzz.ir.serialize import (
 from torchfuzz.passes.validate import verify
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("seed", range(40))
 def test_graph_json_round_trip_is_identity(seed):
     graph = generate(seed)

@@ -73,6 +73,7 @@ def variant(bug: str):
 REPRO_LINE = {"value": "max error vs fp64", "nan": "NaN/inf in different positions"}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("bug, seed", list(EXPECTED))
 def test_minimizes_to_the_trigger_pattern(bug, seed, tmp_path):
     kind, expected = EXPECTED[(bug, seed)]
@@ -98,6 +99,7 @@ def test_minimizes_to_the_trigger_pattern(bug, seed, tmp_path):
         assert f"mismatch output 0: {REPRO_LINE[result.signature.parts[0]]}" in fail
 
 
+@pytest.mark.slow
 def test_result_is_one_minimal():
     """Removing any remaining node (forwarding an operand) or cutting any node into an
     input loses the failure."""
@@ -112,6 +114,7 @@ def test_result_is_one_minimal():
             assert run_signature(candidate, seed, v, None, None) != result.signature
 
 
+@pytest.mark.slow
 def test_same_case_gives_the_same_result():
     seed, v = 7, variant("nan_with_where")
     first = minimize_case(generate(seed, OPTIONS), seed, v)
@@ -120,6 +123,7 @@ def test_same_case_gives_the_same_result():
     assert first.stats.candidates == second.stats.candidates
 
 
+@pytest.mark.slow
 def test_never_revisits_a_candidate():
     seed, v = 3, variant("wrong_round_into_cast")
     target = run_signature(generate(seed, OPTIONS), seed, v, None, None)
