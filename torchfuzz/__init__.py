@@ -11,16 +11,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-__version__ = "0.1.0"
-
-from torchfuzz.backends.lowering import to_fx  # noqa: E402
-from torchfuzz.backends.outcome import Outcome  # noqa: E402
-from torchfuzz.backends.python import to_python as _to_python  # noqa: E402
-from torchfuzz.backends.runner import check as _check  # noqa: E402
-from torchfuzz.backends.runner import resolve_variants  # noqa: E402
-from torchfuzz.generator.generate import generate  # noqa: E402
-from torchfuzz.generator.options import GeneratorOptions  # noqa: E402
-from torchfuzz.ir.graph import Graph  # noqa: E402
+from torchfuzz._version import __version__
+from torchfuzz.backends.lowering import to_fx
+from torchfuzz.backends.outcome import Outcome
+from torchfuzz.backends.python import to_python as _to_python
+from torchfuzz.backends.runner import check as _check
+from torchfuzz.backends.runner import resolve_variants
+from torchfuzz.generator.generate import generate
+from torchfuzz.generator.options import GeneratorOptions
+from torchfuzz.ir.graph import Graph
 
 
 def check(

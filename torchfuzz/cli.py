@@ -13,7 +13,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from torchfuzz import __version__
+from torchfuzz._version import __version__
 from torchfuzz.backends.variants import UnknownBackendError, UnknownVariantError
 from torchfuzz.campaign.executors import ExecutorError
 from torchfuzz.commands import bench, campaign, program, shrink

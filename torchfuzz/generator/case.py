@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from torchfuzz import __version__
+from torchfuzz._version import __version__
 from torchfuzz.generator.generate import generate
 from torchfuzz.generator.options import GeneratorOptions
 from torchfuzz.ir.serialize import Case
