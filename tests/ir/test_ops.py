@@ -217,7 +217,6 @@ def test_every_op_declares_its_dtypes(op: OpDef) -> None:
     assert not unknown, f"{op.name} declares dtypes the IR cannot carry: {unknown}"
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize(
     "op,dtype",
     [

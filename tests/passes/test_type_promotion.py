@@ -232,7 +232,6 @@ def proposed_graph(op_name: str, seed: int) -> Graph | None:
     return g
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("op_name", CATALOGUE.names())
 def test_every_op_with_random_declared_dtypes(op_name):
     built = retyped = 0
@@ -253,7 +252,6 @@ def test_every_op_with_random_declared_dtypes(op_name):
         pytest.skip(f"{op_name}: no proposal in 12 seeds")
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("op", [op for op in CATALOGUE if op.has(Trait.ELEMENTWISE)], ids=str)
 def test_elementwise_dtypes_agree_with_aten_except_scalar_attrs(op):
     """Documents where `elementwise_dtypes` differs from ATen; the pass follows ATen."""
