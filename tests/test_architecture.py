@@ -77,6 +77,35 @@ def test_packages_are_layered():
     assert not cycles, "package cycles:\n" + "\n".join(" -> ".join(c + c[:1]) for c in cycles)
 
 
+# The picture in README's Architecture section: a package imports only lower layers.
+LAYERS = {
+    "torchfuzz._version": 0,
+    "torchfuzz.ir": 0,
+    "torchfuzz.data": 0,  # the default known-issues file
+    "torchfuzz.passes": 1,
+    "torchfuzz.backends": 2,
+    "torchfuzz.generator": 2,
+    "torchfuzz.shrink": 3,
+    "torchfuzz.findings": 3,
+    "torchfuzz.bench": 3,
+    "torchfuzz": 3,  # the public API: generate, check, to_python, to_fx
+    "torchfuzz.campaign": 4,
+    "torchfuzz.commands": 5,
+    "torchfuzz.cli": 6,
+}
+
+
+def test_packages_import_only_lower_layers():
+    graph = import_graph()
+    assert {_package(m) for m in graph} <= set(LAYERS), "a package without a layer"
+    upward = sorted(
+        f"{a} -> {b}"
+        for a, b in graph.edges
+        if _package(a) != _package(b) and LAYERS[_package(a)] <= LAYERS[_package(b)]
+    )
+    assert not upward, "imports that go up or sideways:\n" + "\n".join(upward)
+
+
 @pytest.mark.parametrize("module", sorted(MODULES))
 def test_module_is_at_most_400_lines(module):
     lines = len(MODULES[module].read_text().splitlines())
