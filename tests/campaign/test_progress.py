@@ -1,10 +1,9 @@
 """Progress facts and the plain log line, at fixed clock readings (the terminal bar drawn
 from them is tested in tests/commands/test_live.py)."""
 
-from collections import Counter
-
 import pytest
 
+from tests.campaign._states import NOW, STATES, done, fresh, mid_run, time_limited
 from torchfuzz.campaign.progress import (
     Progress,
     format_duration,
@@ -12,44 +11,6 @@ from torchfuzz.campaign.progress import (
     render_line,
     snapshot,
 )
-
-NOW = 1000.0  # every state below started 24 s before NOW
-
-
-def fresh() -> Progress:
-    return Progress(started=NOW, total=200)
-
-
-def mid_run() -> Progress:
-    return Progress(
-        checked=74,
-        skipped_done=12,
-        outcomes=Counter(ok=70, mismatch=2, crash=1, timeout=1),
-        unique=3,
-        started=NOW - 24,
-        total=200,
-        in_flight=4,
-    )
-
-
-def time_limited() -> Progress:
-    return Progress(
-        checked=74,
-        outcomes=Counter(ok=69, mismatch=2, crash=1, killed=1, timeout=1),
-        unique=4,
-        started=NOW - 24,
-        time_limit=600,
-        in_flight=2,
-    )
-
-
-def done() -> Progress:
-    return Progress(
-        checked=200, outcomes=Counter(ok=199, mismatch=1), unique=1, started=NOW - 24, total=200
-    )
-
-
-STATES = [fresh, mid_run, time_limited, done]
 
 
 def test_snapshot_of_a_time_limited_campaign_is_the_time_used():

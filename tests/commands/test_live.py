@@ -8,56 +8,19 @@ import select
 import subprocess
 import sys
 import time
-from collections import Counter
 from pathlib import Path
 
 import pytest
 from rich.console import Console
 
+from tests.campaign._states import NOW, STATES, done, fresh, mid_run, time_limited
 from torchfuzz.campaign.progress import Progress
 from torchfuzz.cli import main
 from torchfuzz.commands import campaign
 from torchfuzz.commands.live import ProgressDisplay, progress_bar
 
-NOW = 1000.0  # every state below started 24 s before NOW
 # rich's control sequences: colours, cursor moves, line erasure, cursor shown/hidden
 _ESCAPE = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
-
-
-def fresh() -> Progress:
-    return Progress(started=NOW, total=200)
-
-
-def mid_run() -> Progress:
-    return Progress(
-        checked=74,
-        skipped_done=12,
-        outcomes=Counter(ok=70, mismatch=2, crash=1, timeout=1),
-        unique=3,
-        started=NOW - 24,
-        total=200,
-        in_flight=4,
-    )
-
-
-def time_limited() -> Progress:
-    return Progress(
-        checked=74,
-        outcomes=Counter(ok=69, mismatch=2, crash=1, killed=1, timeout=1),
-        unique=4,
-        started=NOW - 24,
-        time_limit=600,
-        in_flight=2,
-    )
-
-
-def done() -> Progress:
-    return Progress(
-        checked=200, outcomes=Counter(ok=199, mismatch=1), unique=1, started=NOW - 24, total=200
-    )
-
-
-STATES = [fresh, mid_run, time_limited, done]
 
 
 def bar(progress: Progress, width: int, now: float | None = None) -> str:

@@ -31,6 +31,7 @@ import torch
 import torch._dynamo
 
 from torchfuzz.backends.outcome import Crash, Stage
+from torchfuzz.backends.standalone import exception_chain
 
 __all__ = ["TrackingBackend", "backward_crash", "crash_from", "exception_chain"]
 
@@ -66,23 +67,6 @@ class TrackingBackend:
                 raise
 
         return run
-
-
-def exception_chain(exc: BaseException) -> list[BaseException]:
-    """``exc`` and what it wraps (``inner_exception``, cause, context), in order."""
-    chain: list[BaseException] = []
-    pending: list[BaseException | None] = [exc]
-    while pending:
-        current = pending.pop(0)
-        if current is None or any(current is seen for seen in chain):
-            continue
-        chain.append(current)
-        pending += [
-            getattr(current, "inner_exception", None),
-            current.__cause__,
-            current.__context__,
-        ]
-    return chain
 
 
 def _type_name(exc: BaseException) -> str:

@@ -60,8 +60,8 @@ def _backend(spec: object) -> object:
     return target
 
 
-def _chain(exc: BaseException) -> list[BaseException]:
-    """``exc`` and what it wraps (``inner_exception``, cause, context)."""
+def exception_chain(exc: BaseException) -> list[BaseException]:
+    """``exc`` and what it wraps (``inner_exception``, cause, context), in order."""
     chain: list[BaseException] = []
     pending: list[BaseException | None] = [exc]
     while pending:
@@ -127,7 +127,7 @@ def compile_and_call(
             try:
                 outputs = compiled(*inputs)
             except Exception as exc:
-                if any(isinstance(e, _SPECIALIZED) for e in _chain(exc)):
+                if any(isinstance(e, _SPECIALIZED) for e in exception_chain(exc)):
                     first = next(iter(str(exc).strip().splitlines()), "")
                     return CompiledCalls(skip=f"the program specializes a marked dim: {first}")
                 return CompiledCalls(crash=crash(Stage.RUN, exc))
