@@ -306,7 +306,8 @@ def test_minimize_survives_candidates_that_kill_the_worker(tmp_path):
             "PYTHONPATH": str(__import__("pathlib").Path(__file__).resolve().parents[1]),
         },
     )
-    assert repro.returncode != 0  # the repro aborts too
+    assert repro.returncode == 1, repro.stdout + repro.stderr  # its child aborts too
+    assert repro.stdout.splitlines()[-1] == "FAIL inductor: killed SIGABRT"
 
 
 @pytest.mark.slow
