@@ -306,7 +306,8 @@ def test_minimize_survives_candidates_that_kill_the_worker(tmp_path):
             "PYTHONPATH": str(__import__("pathlib").Path(__file__).resolve().parents[1]),
         },
     )
-    assert repro.returncode != 0  # the repro aborts too
+    assert repro.returncode == 1, repro.stdout + repro.stderr  # its child aborts too
+    assert repro.stdout.splitlines()[-1] == "FAIL inductor: killed SIGABRT"
 
 
 @pytest.mark.slow
@@ -360,14 +361,14 @@ def test_replay_keeps_failing_findings_and_marks_fixed_ones(tmp_path):
         str(tmp_path),
     )
     proc = _cli("replay", str(tmp_path))
-    assert proc.returncode == 0 and "still fails" in proc.stdout
+    assert proc.returncode == 1 and "still fails" in proc.stdout, proc.stdout + proc.stderr
     with sqlite3.connect(tmp_path / "findings.db") as conn:
         conn.execute(
             "UPDATE meta SET value = ? WHERE key = 'variants'",
             (json.dumps([{"name": "inductor", "backend": "aot_eager"}]),),
         )
     proc = _cli("replay", str(tmp_path))
-    assert "fixed" in proc.stdout
+    assert proc.returncode == 0 and "fixed" in proc.stdout, proc.stdout + proc.stderr
     report = json.loads(_cli("report", str(tmp_path), "--json").stdout)
     assert [f["status"] for f in report["findings"]] == ["fixed"]
 

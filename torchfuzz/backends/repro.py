@@ -8,11 +8,21 @@ marker comment, torchfuzz's judge verbatim (the same code as :func:`runner.check
 :func:`torchfuzz.backends.python.embedded_judge`).  It exits 1 while the bug exists, 0 when
 it is fixed, 2 when eager itself fails or is not bit-reproducible.  Only torch (and a custom
 backend, if the variant names one) is imported, besides the standard library.
+
+Run as a file, the script judges in a child process (itself, with ``--child``) so that a fault
+is a verdict too: a child killed by a signal, or still running after ``TIMEOUT`` seconds
+(``--timeout S``; its process group is then killed), prints one ``FAIL`` line and exits 1.
+Exec'd in process (no ``__file__``) it judges in place, as its ``main()`` does.
 """
 
 from __future__ import annotations
 
+import contextlib
 import inspect
+import os
+import signal
+import subprocess
+import sys
 import textwrap
 
 import torch
@@ -33,15 +43,67 @@ from torchfuzz.ir.types import DTYPE_NAMES
 from torchfuzz.passes.resize import resize
 from torchfuzz.passes.widen import widen_floats
 
+# Seconds the child may judge before it counts as hung: the campaign's default per case.
+TIMEOUT = 300.0
+
 _MAIN = """
 def main():
-    print(f"torch {torch.__version__}")
+    print(f"torch {torch.__version__}", flush=True)
     subject = SUBJECT_CODE
     outcome = judge(subject, [as_variant(VARIANT)], compile_and_call)
     for line in verdict_lines(outcome):
         print(line)
     return exit_status(outcome)
+
+
+def isolated_main():
+    if "__file__" not in globals():  # exec'd in process: no file to re-run in a child
+        return main()
+    parser = argparse.ArgumentParser(description="Exits 1 while the bug exists, 0 once fixed.")
+    parser.add_argument("--timeout", type=float, default=TIMEOUT, help="seconds (default %(default)s)")
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        return main()
+    command = [sys.executable, "-u", __file__, "--child"]
+    return run_in_child(command, args.timeout, VARIANT["name"])
 """
+
+
+def _kill_group(child: subprocess.Popen) -> None:
+    """Kill ``child``'s process group (it leads one): compile workers it started go too."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        if hasattr(os, "killpg"):
+            os.killpg(child.pid, signal.SIGKILL)
+        else:
+            child.kill()
+
+
+def run_in_child(command: list[str], timeout: float, variant: str) -> int:
+    """Run ``command`` (the script in child mode) in a new session and pass its output and
+    exit status through; its death by a signal, or a run past ``timeout`` seconds, is a
+    failure of ``variant``: one ``FAIL`` line and status 1."""
+    sys.stdout.flush()
+    child = subprocess.Popen(command, start_new_session=True)
+    try:
+        status = child.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        _kill_group(child)
+        child.wait()
+        print(f"FAIL {variant}: timeout after {timeout:g} s")
+        return 1
+    except BaseException:  # interrupted: leave no child behind
+        _kill_group(child)
+        raise
+    if status >= 0:
+        return status
+    _kill_group(child)  # what it started, if still there
+    try:
+        name = signal.Signals(-status).name
+    except ValueError:
+        name = f"signal {-status}"
+    print(f"FAIL {variant}: killed {name}")
+    return 1
 
 
 def _backend_code(spec: str) -> tuple[str, str]:
@@ -101,16 +163,18 @@ def to_repro(graph: Graph, seed: int, variant: Variant, signature: Signature | N
             f"config patches: {', '.join(patches) or 'none'}",
             f"signature: {signature.text() if signature else 'n/a'}",
             "Exits 1 while the bug exists, 0 once it is fixed (2: eager itself fails or is not",
-            "bit-reproducible).  The judge at the bottom is torchfuzz's own, verbatim.",
+            "bit-reproducible).  It judges in a child process: a child killed by a signal or",
+            "running past TIMEOUT seconds (--timeout S) is a failure too.  The judge at the",
+            "bottom is torchfuzz's own, verbatim.",
         ]
     )
     fields = {**variant.to_dict(), "backend": "BACKEND"}
     variant_text = repr(fields).replace("'BACKEND'", backend_expr)
     parts = [
         f'"""{header}\n"""',
-        "from __future__ import annotations\n\nimport sys\n\nimport torch\n"
-        + "".join(f"{line}\n" for line in imports)
-        + backend_import,
+        "from __future__ import annotations\n\n"
+        "import argparse\nimport contextlib\nimport os\nimport signal\nimport subprocess\n"
+        "import sys\n\nimport torch\n" + "".join(f"{line}\n" for line in imports) + backend_import,
         f"# torchfuzz IR of the program:\n{textwrap.indent(graph.text(), '# ')}",
         program,
         reference,
@@ -118,8 +182,10 @@ def to_repro(graph: Graph, seed: int, variant: Variant, signature: Signature | N
         inputs,
         f"# The compile variant.\nVARIANT = {variant_text}",
         data_code(graph, seed, variant.mark_dynamic),
+        f"TIMEOUT = {TIMEOUT!r}  # seconds; --timeout S",
+        "\n\n".join(inspect.getsource(f) for f in (_kill_group, run_in_child)),
         _MAIN.replace("SUBJECT_CODE", subject_code(resized is not None)),
         embedded_judge(docstrings=False),
-        'if __name__ == "__main__":\n    sys.exit(main())\n',
+        'if __name__ == "__main__":\n    sys.exit(isolated_main())\n',
     ]
     return "\n\n".join(p.strip("\n") + "\n" for p in parts if p.strip())

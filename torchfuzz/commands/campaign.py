@@ -9,7 +9,7 @@ from pathlib import Path
 
 from torchfuzz.campaign.driver import CampaignConfig, run_campaign
 from torchfuzz.campaign.executors import EXECUTORS
-from torchfuzz.campaign.replay import replay_findings
+from torchfuzz.campaign.replay import ReplayVerdict, replay_findings
 from torchfuzz.commands import render
 from torchfuzz.commands.common import (
     Exit,
@@ -142,9 +142,11 @@ def cmd_report(args: argparse.Namespace) -> Exit:
 
 
 def cmd_replay(args: argparse.Namespace) -> Exit:
+    still_failing = False
     for replayed in replay_findings(require_campaign(args.directory), args.timeout):
         render.show(render.replayed(replayed))
-    return Exit.OK
+        still_failing |= replayed.verdict is ReplayVerdict.STILL_FAILS
+    return Exit.FINDING if still_failing else Exit.OK
 
 
 def cmd_merge(args: argparse.Namespace) -> Exit:
