@@ -101,11 +101,12 @@ def test_correct_backend_localizes_nothing(seed):
     assert localize(graph, seed, variant("aot_eager")) is None
 
 
-# Seeds of OPTIONS programs that trip each bug and whose first diverging float value is the
-# trigger's own op (a bug that corrupts only float outputs shows first at a float node, so
-# on other seeds the culprit is rightly a float node downstream of the trigger).
+# Seeds of OPTIONS programs that trip each bug and whose first diverging value is the
+# trigger's own op.
 LOCALIZED = [
     ("nan_with_where", 16, {"where"}),
+    ("nan_with_where", 17, {"where"}),
+    ("nan_with_where", 24, {"where"}),
     ("wrong_cast_into_mul", 16, {"mul"}),
 ]
 
@@ -116,7 +117,33 @@ def test_synthetic_bug_localizes_to_its_op(bug, seed, ops):
     graph = generate(seed, OPTIONS)
     culprit = localize(graph, seed, variant(f"tests._bugs:{bug}"))
     assert culprit is not None and culprit.op in ops, culprit
-    assert not culprit.dynamic
+    assert culprit.method == "prefixes" and not culprit.dynamic
+
+
+def _op(graph: Graph, name: str) -> str | None:
+    return None if graph.is_input(name) else graph.node(name).op.name
+
+
+def _is_float(graph: Graph, name: str) -> bool:
+    spec = graph.spec(name)
+    return isinstance(spec, TensorSpec) and spec.dtype.is_floating_point
+
+
+# These backends corrupt float outputs only: where the trigger (a round cast to bool) yields
+# no float, the first diverging value is the float node that reads it.
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", [3, 9, 33])
+def test_round_into_bool_cast_localizes_to_its_first_float_reader(seed):
+    graph = generate(seed, OPTIONS)
+    culprit = localize(graph, seed, variant("tests._bugs:wrong_round_into_cast"))
+    assert culprit is not None
+    assert _is_float(graph, culprit.node)
+    triggers = [
+        name
+        for name in graph.node(culprit.node).inputs
+        if _op(graph, name) in CASTS and _op(graph, graph.node(name).inputs[0]) == "round"
+    ]
+    assert triggers and not any(_is_float(graph, t) for t in triggers)
 
 
 def _exp_program() -> Graph:
