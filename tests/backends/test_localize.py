@@ -11,7 +11,15 @@ import torch
 from torch._dynamo.backends.common import aot_autograd
 
 from tests._core_ops import CORE_OPTIONS
-from torchfuzz.backends.localize import Culprit, Layout, checked_copy, layout_of, localize, prefix
+from torchfuzz.backends.localize import (
+    Culprit,
+    Layout,
+    checked_copy,
+    clobbered,
+    layout_of,
+    localize,
+    prefix,
+)
 from torchfuzz.backends.runner import check, node_values, resolve_variants
 from torchfuzz.generator.generate import generate
 from torchfuzz.generator.options import GeneratorOptions
@@ -91,6 +99,35 @@ def test_checked_copy_outputs_every_node_value(seed):
     last = graph.nodes[-1].name
     assert prefix(graph, last).outputs == (last,)
     verify(prefix(graph, last))
+
+
+def _written_programs() -> list[tuple[int, Graph]]:
+    """Programs (any catalogue) with a node that a later in-place node writes."""
+    found = []
+    for seed in range(30):
+        graph = generate(seed, GeneratorOptions(num_nodes=15))
+        if clobbered(graph, seed):
+            found.append((seed, graph))
+    return found
+
+
+@pytest.mark.slow
+def test_checked_copy_observes_written_values_before_the_write():
+    programs = _written_programs()
+    assert len(programs) >= 2
+    for seed, graph in programs:
+        copy, names = checked_copy(graph, seed)
+        expected, got = node_values(graph, seed), node_values(copy, seed)
+        for out, name in zip(copy.outputs, names):
+            if isinstance(expected[name], torch.Tensor):
+                torch.testing.assert_close(got[out], expected[name], equal_nan=True)
+
+
+@pytest.mark.slow
+def test_checked_copy_of_written_programs_agrees_under_a_correct_backend():
+    for seed, graph in _written_programs()[:4]:
+        copy, _ = checked_copy(graph, seed)
+        assert check(copy, seed, (variant("aot_eager", "aot_eager"),)).kind.value == "ok"
 
 
 # --- localizing synthetic bugs -------------------------------------------------------------
