@@ -1,0 +1,304 @@
+"""Localize a wrong-value finding: the first node whose compiled value diverges.
+
+A program that mismatches under a variant is judged again, by the same judge
+(:func:`torchfuzz.backends.runner.check` with that one variant), on edited copies:
+
+1. **All outputs.**  A checked copy returns every node's value; the first mismatching
+   node in topological order is a candidate (its operands, earlier in the order, agree).
+2. **Confirmation on prefixes.**  Extra outputs change what a compiler fuses, and a
+   backend may miscompute values far from the op that triggers it, so the candidate is
+   confirmed on the *prefix* of the program that ends at it (the graph truncated at the
+   node, with that node as its only output): the prefix must mismatch while the prefix of
+   each operand node agrees.  When an operand's prefix mismatches too, the search
+   descends into it.
+3. **Bisection.**  When the all-outputs copy does not mismatch, or its candidate is not
+   confirmed, the prefixes of the ancestors of the first mismatching output are bisected
+   in topological order, then the descent of step 2 confirms the result.
+
+A node whose storage a later in-place node writes (the written operand itself, or a view
+sharing its storage) is observed through a ``contiguous`` copy inserted right after it,
+so its value is the one it had when computed (as :func:`~torchfuzz.backends.runner.node_values`
+records it), not the base after the write.  Returns None when nothing localizes: the
+program does not mismatch, or no prefix reproduces the mismatch on its own.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+from dataclasses import dataclass
+
+import networkx as nx
+import torch
+
+from torchfuzz.backends.inputs import make_inputs
+from torchfuzz.backends.oracle import DEFAULT_POLICY, ComparisonPolicy
+from torchfuzz.backends.outcome import OutcomeKind, VariantResult
+from torchfuzz.backends.runner import check
+from torchfuzz.backends.variants import Variant
+from torchfuzz.ir.graph import Graph, Node
+from torchfuzz.ir.infer import apply_op, same_storage
+from torchfuzz.ir.ops.base import Trait
+from torchfuzz.ir.ops.view import CONTIGUOUS
+from torchfuzz.ir.types import Spec, TensorSpec, contiguous_strides, dtype_name
+from torchfuzz.passes.dce import DeadCodeElimination
+
+log = logging.getLogger(__name__)
+
+
+class Layout(str, enum.Enum):
+    """The memory layout class of an operand, stable across sizes."""
+
+    CONTIGUOUS = "contiguous"
+    PERMUTED = "permuted"  # a transpose or permutation of a dense tensor
+    EXPANDED = "expanded"  # some dim of size > 1 has stride 0
+    OFFSET = "offset"  # starts at a storage offset
+    STRIDED = "strided"  # anything else: steps, gaps
+    SCALAR = "scalar"  # a Python number, not a tensor
+
+
+def layout_of(spec: Spec) -> Layout:
+    """The layout class of a value of this spec (expanded before offset before the rest)."""
+    if not isinstance(spec, TensorSpec):
+        return Layout.SCALAR
+    if any(size > 1 and stride == 0 for size, stride in zip(spec.shape, spec.stride)):
+        return Layout.EXPANDED
+    if spec.offset:
+        return Layout.OFFSET
+    if spec.is_contiguous:
+        return Layout.CONTIGUOUS
+    dims = [(st, sz) for sz, st in zip(spec.shape, spec.stride) if sz > 1]
+    dims.sort(key=lambda d: d[0], reverse=True)
+    sizes = tuple(sz for _, sz in dims)
+    if tuple(st for st, _ in dims) == contiguous_strides(sizes):
+        return Layout.PERMUTED
+    return Layout.STRIDED
+
+
+def is_dynamic(variant: Variant) -> bool:
+    """Whether the variant compiles with symbolic sizes (dynamic, marked dims, recompile)."""
+    return bool(variant.dynamic) or variant.mark_dynamic or variant.recompile
+
+
+@dataclass(frozen=True, slots=True)
+class Culprit:
+    """The first diverging node of a program and its op pattern.
+
+    ``dtypes``, ``ranks`` and ``layouts`` describe the operands in order (a Python scalar
+    has rank None); ``method`` says how it was found: ``"outputs"`` (the all-outputs copy,
+    confirmed on prefixes) or ``"prefixes"`` (bisection over prefixes)."""
+
+    node: str
+    op: str
+    dtypes: tuple[str, ...]
+    ranks: tuple[int | None, ...]
+    layouts: tuple[Layout, ...]
+    dynamic: bool
+    method: str = "outputs"
+
+    def __post_init__(self) -> None:
+        if not len(self.dtypes) == len(self.ranks) == len(self.layouts):
+            raise ValueError(f"{self.node}: one dtype, rank and layout per operand")
+
+    def pattern(self) -> str:
+        """Stable text of the op pattern (ranks, not sizes), e.g.
+        ``mul(float32[2] contiguous, float32[0] expanded) dynamic``."""
+        operands = []
+        for dtype, rank, layout in zip(self.dtypes, self.ranks, self.layouts):
+            if rank is None:
+                operands.append(f"{dtype} {layout.value}")
+            else:
+                operands.append(f"{dtype}[{rank}] {layout.value}")
+        return f"{self.op}({', '.join(operands)})" + (" dynamic" if self.dynamic else "")
+
+    @classmethod
+    def of(cls, graph: Graph, node: str, variant: Variant, method: str) -> Culprit:
+        """The culprit record of ``node`` of ``graph``."""
+        specs = [graph.spec(name) for name in graph.node(node).inputs]
+        return cls(
+            node=node,
+            op=graph.node(node).op.name,
+            dtypes=tuple(dtype_name(s.dtype) for s in specs),
+            ranks=tuple(s.rank if isinstance(s, TensorSpec) else None for s in specs),
+            layouts=tuple(layout_of(s) for s in specs),
+            dynamic=is_dynamic(variant),
+            method=method,
+        )
+
+
+def _observable(node: Node) -> bool:
+    return not node.op.has(Trait.CONSTANT)
+
+
+def clobbered(graph: Graph, seed: int) -> frozenset[str]:
+    """Nodes whose storage a later in-place node writes: as outputs they would show the
+    base after the write, not the value they had when computed."""
+    env: dict[str, object] = dict(zip((i.name for i in graph.inputs), make_inputs(graph, seed)))
+    found: set[str] = set()
+    for node in graph.nodes:
+        attrs = node.attr_map
+        if node.op.has(Trait.CONSTANT):
+            env[node.name] = attrs["value"]
+            continue
+        if node.op.mutates is not None:
+            target = env[node.inputs[node.op.mutates]]
+            found.update(
+                name
+                for name, value in env.items()
+                if not graph.is_input(name)
+                and isinstance(value, torch.Tensor)
+                and same_storage(value, target)
+            )
+        env[node.name] = apply_op(node.op, [env[i] for i in node.inputs], attrs)
+    return frozenset(found)
+
+
+def checked_copy(graph: Graph, seed: int) -> tuple[Graph, tuple[str, ...]]:
+    """A copy of ``graph`` whose outputs are every observable node's value, and the node
+    each output stands for; a clobbered node is observed through a copy taken right after it."""
+    copy = graph.copy()
+    late = clobbered(graph, seed)
+    outputs: list[str] = []
+    names: list[str] = []
+    for node in graph.nodes:
+        if not _observable(node):
+            continue
+        observed = node.name
+        if node.name in late:
+            spec = TensorSpec.contiguous(node.spec.shape, node.spec.dtype)
+            observed = copy.add_node(CONTIGUOUS, (node.name,), (), spec, after=node.name)
+        outputs.append(observed)
+        names.append(node.name)
+    copy.set_outputs(outputs)
+    return copy, tuple(names)
+
+
+def prefix(graph: Graph, node: str) -> Graph:
+    """The program truncated at ``node``, with that node as its only output."""
+    truncated = graph.copy()
+    truncated.set_outputs((node,))
+    return DeadCodeElimination().run(truncated).graph
+
+
+def _result(graph: Graph, seed: int, variant: Variant, policy: ComparisonPolicy) -> VariantResult:
+    return check(graph, seed, (variant,), policy).results[0]
+
+
+class _Search:
+    """The judge calls of one localization, each prefix judged at most once."""
+
+    def __init__(self, graph: Graph, seed: int, variant: Variant, policy: ComparisonPolicy):
+        self.graph, self.seed, self.variant, self.policy = graph, seed, variant, policy
+        self.verdicts: dict[str, bool] = {}
+        self.checks = 0
+
+    def judge(self, graph: Graph) -> VariantResult:
+        self.checks += 1
+        return _result(graph, self.seed, self.variant, self.policy)
+
+    def fails(self, node: str) -> bool:
+        """Whether the prefix ending at ``node`` mismatches on its own."""
+        if node not in self.verdicts:
+            result = self.judge(prefix(self.graph, node))
+            self.verdicts[node] = result.kind is OutcomeKind.MISMATCH
+        return self.verdicts[node]
+
+    def operand_nodes(self, node: str) -> list[str]:
+        return [
+            name
+            for name in dict.fromkeys(self.graph.node(node).inputs)
+            if not self.graph.is_input(name) and _observable(self.graph.node(name))
+        ]
+
+    def descend(self, node: str) -> str:
+        """From a node whose prefix fails, down to one whose operands' prefixes all agree."""
+        while True:
+            failing = next((op for op in self.operand_nodes(node) if self.fails(op)), None)
+            if failing is None:
+                return node
+            node = failing
+
+    def candidate_from_outputs(self) -> str | None:
+        """The first mismatching node of the all-outputs copy, if it mismatches."""
+        copy, names = checked_copy(self.graph, self.seed)
+        result = self.judge(copy)
+        if result.kind is not OutcomeKind.MISMATCH:
+            return None
+        # Gradients and written inputs name no single node; every writer is observed anyway.
+        bad = {
+            names[m.output_index]
+            for m in result.mismatches
+            if not m.gradient_of and not m.written_input and m.output_index < len(names)
+        }
+        return next((n.name for n in self.graph.nodes if n.name in bad), None)
+
+    def failing_outputs(self) -> list[str]:
+        """The nodes behind the mismatching outputs of the program itself, in order."""
+        result = self.judge(self.graph)
+        if result.kind is not OutcomeKind.MISMATCH:
+            return []
+        found: list[str | None] = []
+        for m in result.mismatches:
+            if m.written_input:
+                found.append(self.last_writer(m.written_input))
+            elif m.output_index < len(self.graph.outputs):
+                found.append(self.graph.outputs[m.output_index])
+        return [n for n in dict.fromkeys(found) if n is not None and not self.graph.is_input(n)]
+
+    def last_writer(self, name: str) -> str | None:
+        """The node whose value is input ``name`` after the call (its last in-place write)."""
+        writer = None
+        while True:
+            nxt = next(
+                (
+                    u
+                    for u in self.graph.users(name)
+                    if self.graph.node(u).op.mutates is not None
+                    and self.graph.node(u).inputs[self.graph.node(u).op.mutates] == name
+                ),
+                None,
+            )
+            if nxt is None:
+                return writer
+            writer = name = nxt
+
+    def bisect(self, target: str) -> str | None:
+        """Bisect the prefixes of ``target``'s ancestors for a first failing one."""
+        if not self.fails(target):
+            return None
+        dag = self.graph.to_networkx()
+        ancestors = nx.ancestors(dag, target)
+        chain = [n.name for n in self.graph.nodes if n.name in ancestors and _observable(n)] + [
+            target
+        ]
+        lo, hi = -1, len(chain) - 1  # chain[hi] fails; chain[lo] passes (-1: the inputs)
+        while hi - lo > 1:
+            mid = (lo + hi) // 2
+            if self.fails(chain[mid]):
+                hi = mid
+            else:
+                lo = mid
+        return chain[hi]
+
+
+def localize(
+    graph: Graph, seed: int, variant: Variant, policy: ComparisonPolicy = DEFAULT_POLICY
+) -> Culprit | None:
+    """The first node of ``graph`` whose value diverges under ``variant`` (inputs from
+    ``seed``), with its op pattern; None when nothing localizes (see the module docstring)."""
+    search = _Search(graph, seed, variant, policy)
+    method = "outputs"
+    found = search.candidate_from_outputs()
+    if found is not None and search.fails(found):
+        found = search.descend(found)
+    else:
+        log.debug("all-outputs candidate %s not confirmed; bisecting prefixes", found)
+        method = "prefixes"
+        # A backend may miscompute outputs the trigger does not feed: take the first
+        # mismatching output whose own prefix mismatches.
+        targets = (t for t in search.failing_outputs() if search.fails(t))
+        target = next(targets, None)
+        found = None if target is None else search.bisect(target)
+        found = None if found is None else search.descend(found)
+    log.debug("localized to %s after %d judge calls", found, search.checks)
+    return None if found is None else Culprit.of(graph, found, variant, method)
