@@ -48,6 +48,9 @@ def test_summary_renders_a_table_line_per_finding():
     assert "findings: 1 unique (1 new, 0 known, 0 fixed)" in text
     assert text.splitlines()[-1].strip().startswith(BOOM.id)
     assert summary.to_dict()["findings"][0]["signature"] == BOOM.to_dict()
+    # off a terminal the table is as wide as its text (it once padded to 100,000 columns)
+    widest = max(len(line) for line in text.splitlines())
+    assert widest <= len(text.splitlines()[-1].rstrip()) + 2, widest
 
 
 def test_status_is_an_enum_stored_as_its_text():

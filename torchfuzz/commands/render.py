@@ -88,7 +88,7 @@ def store_summary(summary: StoreSummary) -> Group:
             for f in summary.findings
         )
         columns = (*_FINDING_COLUMNS, *_FINDING_TAIL)
-        lines.append(Padding(table(columns, rows, right=(1, 2)), (0, 0, 0, 2)))
+        lines.append(Padding(table(columns, rows, right=(1, 2)), (0, 0, 0, 2), expand=False))
     return Group(*lines)
 
 
