@@ -143,3 +143,7 @@ def backend_with(*names: str) -> Callable:
 
 
 multi_bug_backend = backend_with(*BUGS)
+# The wrong-value bugs only (safe to run in the test process).
+value_bug_backend = backend_with(
+    "mul_broadcast", "where_broadcast", "int_add", "mm_strided", "exp_half"
+)
