@@ -37,7 +37,7 @@ from torchfuzz.backends.outcome import OutcomeKind, VariantResult
 from torchfuzz.backends.runner import check
 from torchfuzz.backends.variants import Variant
 from torchfuzz.ir.graph import Graph, Node
-from torchfuzz.ir.infer import apply_op, same_storage
+from torchfuzz.ir.infer import evaluate_nodes, same_storage
 from torchfuzz.ir.ops.base import Trait
 from torchfuzz.ir.ops.view import CONTIGUOUS
 from torchfuzz.ir.types import Spec, TensorSpec, contiguous_strides, dtype_name
@@ -133,15 +133,11 @@ def _observable(node: Node) -> bool:
 def clobbered(graph: Graph, seed: int) -> frozenset[str]:
     """Nodes whose storage a later in-place node writes: as outputs they would show the
     base after the write, not the value they had when computed."""
-    env: dict[str, object] = dict(zip((i.name for i in graph.inputs), make_inputs(graph, seed)))
     found: set[str] = set()
-    for node in graph.nodes:
-        attrs = node.attr_map
-        if node.op.has(Trait.CONSTANT):
-            env[node.name] = attrs["value"]
-            continue
+
+    def note_aliases(node: Node, operands: list, env: dict[str, object]) -> None:
         if node.op.mutates is not None:
-            target = env[node.inputs[node.op.mutates]]
+            target = operands[node.op.mutates]
             found.update(
                 name
                 for name, value in env.items()
@@ -149,7 +145,8 @@ def clobbered(graph: Graph, seed: int) -> frozenset[str]:
                 and isinstance(value, torch.Tensor)
                 and same_storage(value, target)
             )
-        env[node.name] = apply_op(node.op, [env[i] for i in node.inputs], attrs)
+
+    evaluate_nodes(graph, make_inputs(graph, seed), before=note_aliases)
     return frozenset(found)
 
 

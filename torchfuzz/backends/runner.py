@@ -46,8 +46,7 @@ from torchfuzz.backends.variants import (
     run_compiled_calls,
 )
 from torchfuzz.ir.graph import Graph
-from torchfuzz.ir.infer import apply_op
-from torchfuzz.ir.ops.base import Trait
+from torchfuzz.ir.infer import evaluate_nodes
 from torchfuzz.ir.types import TensorSpec
 from torchfuzz.passes.resize import marked_dims, resize
 from torchfuzz.passes.widen import widen_floats
@@ -164,17 +163,6 @@ def check(
 
 
 def node_values(graph: Graph, seed: int) -> dict[str, object]:
-    """The concrete value of every input and node in eager mode."""
-    env: dict[str, object] = {
-        inp.name: value for inp, value in zip(graph.inputs, make_inputs(graph, seed))
-    }
-    for node in graph.nodes:
-        attrs = node.attr_map
-        if node.op.has(Trait.CONSTANT):
-            env[node.name] = attrs["value"]
-        else:
-            operands = [env[i] for i in node.inputs]
-            if node.op.mutates is not None:  # recorded values stay as they were before the write
-                operands[node.op.mutates] = operands[node.op.mutates].clone()
-            env[node.name] = apply_op(node.op, operands, attrs)
-    return env
+    """The concrete value of every input and node in eager mode (a value an in-place node
+    writes later is recorded as it was before the write)."""
+    return evaluate_nodes(graph, make_inputs(graph, seed), clone_written=True)

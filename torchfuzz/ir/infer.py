@@ -11,7 +11,8 @@ from typing import Any
 import torch
 from torch._subclasses.fake_tensor import FakeTensorMode
 
-from torchfuzz.ir.ops.base import OpDef
+from torchfuzz.ir.graph import Graph, Node
+from torchfuzz.ir.ops.base import OpDef, Trait
 from torchfuzz.ir.types import SCALAR_PYTHON_TYPES, ScalarSpec, Spec, TensorSpec
 from torchfuzz.ir.write_view import op_attrs, written_view
 
@@ -99,6 +100,32 @@ def apply_op(op: OpDef, operands: Sequence[Any], attrs: dict[str, Any]) -> Any:
     if op.select is not None:
         result = result[attrs[op.select]]
     return result
+
+
+def evaluate_nodes(
+    graph: Graph,
+    inputs: Sequence[Any],
+    clone_written: bool = False,
+    before: Callable[[Node, list[Any], dict[str, Any]], None] | None = None,
+) -> dict[str, Any]:
+    """Run `graph` on `inputs` node by node; the value of every input and node by name.
+
+    With `clone_written` an in-place node writes a clone of its operand, so the values
+    recorded before it keep what they were before the write. `before(node, operands,
+    values so far)` is called for each node before it runs."""
+    env: dict[str, Any] = {inp.name: value for inp, value in zip(graph.inputs, inputs)}
+    for node in graph.nodes:
+        attrs = node.attr_map
+        operands = [env[i] for i in node.inputs]
+        if clone_written and node.op.mutates is not None:
+            operands[node.op.mutates] = operands[node.op.mutates].clone()
+        if before is not None:
+            before(node, operands, env)
+        if node.op.has(Trait.CONSTANT):
+            env[node.name] = attrs["value"]
+        else:
+            env[node.name] = apply_op(node.op, operands, attrs)
+    return env
 
 
 def infer_spec(op: OpDef, specs: Sequence[Spec], attrs: dict[str, Any]) -> Spec:
