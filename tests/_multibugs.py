@@ -45,8 +45,17 @@ def _float_out(node: torch.fx.Node) -> bool:
     return isinstance(out, torch.Tensor) and out.is_floating_point()
 
 
+def _int_out(node: torch.fx.Node) -> bool:
+    out = _val(node)
+    return isinstance(out, torch.Tensor) and not (
+        out.is_floating_point() or out.is_complex() or out.dtype == torch.bool
+    )
+
+
 def _broadcasting(node: torch.fx.Node) -> bool:
-    shapes = {tuple(t.shape) for t in _tensors(node)}
+    # str(): symbolic sizes (dynamic variants) are not hashable; duck sizing gives equal
+    # sizes one symbol, so a broadcast shows in the text as in the numbers
+    shapes = {str(tuple(t.shape)) for t in _tensors(node)}
     return len(_tensors(node)) >= 2 and len(shapes) > 1
 
 
@@ -86,13 +95,13 @@ BUGS: dict[str, Bug] = {
         Bug(
             "where_broadcast",
             aten.where.self,
-            lambda n: _float_out(n) and tuple(_val(n.args[0]).shape) != tuple(_val(n).shape),
+            lambda n: _float_out(n) and str(tuple(_val(n.args[0]).shape)) != str(tuple(_val(n).shape)),
             lambda t: -t,
         ),
         Bug(
             "int_add",
             aten.add.Tensor,
-            lambda n: len(_tensors(n)) == 2 and not _float_out(n) and _val(n).dtype != torch.bool,
+            lambda n: len(_tensors(n)) == 2 and _int_out(n),
             lambda t: t + 1,
         ),
         Bug(
