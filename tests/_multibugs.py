@@ -95,7 +95,9 @@ BUGS: dict[str, Bug] = {
         Bug(
             "where_broadcast",
             aten.where.self,
-            lambda n: _float_out(n) and str(tuple(_val(n.args[0]).shape)) != str(tuple(_val(n).shape)),
+            lambda n: (
+                _float_out(n) and str(tuple(_val(n.args[0]).shape)) != str(tuple(_val(n).shape))
+            ),
             lambda t: -t,
         ),
         Bug(

@@ -174,9 +174,9 @@ def test_run_result_holds_an_outcome_or_exactly_one_failure() -> None:
 
 def test_run_result_fate_and_signature() -> None:
     assert RunResult(None, timed_out=True).fate is ProcessFate.TIMEOUT
-    assert RunResult(None, killed_by=6).signature("inductor").parts == ("SIGABRT",)
+    assert RunResult(None, killed_by=6).signature().parts == ("SIGABRT",)
     assert RunResult(None, exit_code=3).fate is ProcessFate.KILLED
     ok = RunResult(Outcome(OutcomeKind.OK))
     assert ok.fate is None
     with pytest.raises(ValueError):
-        ok.signature("inductor")
+        ok.signature()

@@ -12,7 +12,7 @@ from torchfuzz.findings.known_issues import (
     parse_known_issues,
 )
 
-BOOM = Signature("crash", "inductor", ("RuntimeError", "boom <num>", "torch/x.py:f"))
+BOOM = Signature("crash", ("RuntimeError", "boom <num>", "torch/x.py:f"))
 
 TOML = """
 [[issue]]
@@ -54,15 +54,17 @@ def test_json_list_and_table_forms_load(tmp_path):
 
 def test_no_match(tmp_path):
     issues = load_known_issues(_write(tmp_path, "known.toml", TOML))
-    other = Signature("crash", "inductor", ("ValueError", "something else"))
+    other = Signature("crash", ("ValueError", "something else"))
     assert issues.match(other) is None
-    assert issues.match(Signature("mismatch", "inductor", ("value",))) is None
+    assert issues.match(Signature("mismatch", ("value",))) is None
 
 
 def test_variant_filter():
     issues = parse_known_issues([{"pattern": "bang", "link": "L", "variant": "inductor_dynamic"}])
-    assert issues.match(Signature("crash", "inductor_dynamic", ("E", "bang"))).link == "L"
-    assert issues.match(Signature("crash", "inductor", ("E", "bang"))) is None
+    assert issues.match(Signature("crash", ("E", "bang")), ("inductor_dynamic",)).link == "L"
+    assert issues.match(Signature("crash", ("E", "bang")), ("inductor",)) is None
+    both = ("inductor", "inductor_dynamic")
+    assert issues.match(Signature("crash", ("E", "bang")), both).link == "L"
 
 
 def test_first_match_wins():
@@ -126,16 +128,14 @@ def test_default_file_matches_the_tofloat_crash():
     frames = ("torch/utils/_sympy/value_ranges.py:increasing_map",)
     wrapped = Signature(
         "crash",
-        "inductor_dynamic_capture",
         ("torch._inductor.exc.InductorError", message, *frames),
     )
-    bare = Signature(
-        "crash", "inductor_dynamic_capture", ("AssertionError", normalize_message("ToFloat(False)"))
-    )
+    bare = Signature("crash", ("AssertionError", normalize_message("ToFloat(False)")))
+    capture = ("inductor_dynamic_capture",)
     for signature in (wrapped, bare):
-        issue = issues.match(signature)
+        issue = issues.match(signature, capture)
         assert issue is not None and "ToFloat" in issue.link
-    assert issues.match(Signature("crash", "inductor", wrapped.parts)) is None
-    assert issues.match(BOOM) is None
-    other = Signature("crash", "inductor_dynamic_capture", ("AssertionError", "ToInt(False)"))
-    assert issues.match(other) is None
+    assert issues.match(Signature("crash", wrapped.parts), ("inductor",)) is None
+    assert issues.match(BOOM, capture) is None
+    other = Signature("crash", ("AssertionError", "ToInt(False)"))
+    assert issues.match(other, capture) is None

@@ -15,9 +15,9 @@ from torchfuzz.findings.layout import CampaignBusyError, CampaignDir
 from torchfuzz.findings.merge import MergeError, merge_stores
 from torchfuzz.findings.store import FindingsStore
 
-BOOM = Signature("crash", "inductor", ("RuntimeError", "boom <num>", "torch/x.py:f"))
-BANG = Signature("crash", "inductor_dynamic", ("AssertionError", "bang", "torch/y.py:g"))
-KILL = killed_signature("inductor", 11)
+BOOM = Signature("crash", ("RuntimeError", "boom <num>", "torch/x.py:f"))
+BANG = Signature("crash", ("AssertionError", "bang", "torch/y.py:g"))
+KILL = killed_signature(11)
 OPTIONS = {"num_nodes": 10, "dtypes": ["float32"]}
 VARIANTS = [{"name": "inductor"}, {"name": "inductor_dynamic"}]
 
@@ -31,7 +31,8 @@ def make_shard(directory, cases, minimized=(), options=OPTIONS, status=None):
         store.set_meta("options", options)
         for seed, signature in cases.items():
             outcome = "ok" if signature is None else signature.kind
-            record = store.record(seed, options, outcome, None, signature, 0.5)
+            variants = () if signature is None else ("inductor",)
+            record = store.record(seed, options, outcome, variants, signature, 0.5)
             if record.is_new:
                 example = directory / "findings" / signature.id
                 tag = json.dumps({"shard": directory.name, "seed": seed})

@@ -6,14 +6,14 @@ from torchfuzz.backends.signature import Signature
 from torchfuzz.commands.render import store_summary, to_text
 from torchfuzz.findings.report import FINDING_COLUMNS, FindingRow, FindingStatus, StoreSummary
 
-BOOM = Signature("crash", "inductor", ("RuntimeError", "boom <num>", "torch/x.py:f"))
+BOOM = Signature("crash", ("RuntimeError", "boom <num>", "torch/x.py:f"))
 
 
 def _row(**changes):
     values = dict(
         signature_id=BOOM.id,
         kind="crash",
-        variant="inductor",
+        variants=("inductor", "inductor_dynamic"),
         text=BOOM.text(),
         count=3,
         first_seed=5,
@@ -23,7 +23,10 @@ def _row(**changes):
         minimized_nodes=2,
         original_nodes=30,
         repro_path="out/findings/x/minimized/repro.py",
+        culprit=None,
+        bisect=None,
         signature=BOOM,
+        cheap=BOOM,
     )
     return FindingRow(**{**values, **changes})
 

@@ -16,10 +16,10 @@ from torchfuzz.backends.outcome import OutcomeKind
 from torchfuzz.backends.signature import Signature, killed_signature, timeout_signature
 from torchfuzz.commands.render import store_summary, to_text
 from torchfuzz.findings.layout import CampaignDir
-from torchfuzz.findings.store import FindingsStore, StoreError
+from torchfuzz.findings.store import SCHEMA_VERSION, FindingsStore, StoreError
 
-BOOM = Signature("crash", "inductor", ("RuntimeError", "boom <num>", "torch/x.py:f"))
-BANG = Signature("crash", "inductor_dynamic", ("AssertionError", "bang", "torch/y.py:g"))
+BOOM = Signature("crash", ("RuntimeError", "boom <num>", "torch/x.py:f"))
+BANG = Signature("crash", ("AssertionError", "bang", "torch/y.py:g"))
 OPTIONS = {"num_nodes": 10, "dtypes": ["float32"]}
 
 
@@ -29,18 +29,18 @@ def store(tmp_path):
         yield opened
 
 
-def _crash(store, seed, signature=BOOM, **kwargs):
-    return store.record(seed, OPTIONS, "crash", signature.variant, signature, 1.5, **kwargs)
+def _crash(store, seed, signature=BOOM, variants=("inductor",), **kwargs):
+    return store.record(seed, OPTIONS, "crash", variants, signature, 1.5, **kwargs)
 
 
 def _ok(store, seed):
-    return store.record(seed, OPTIONS, OutcomeKind.OK, None, None, 0.5)
+    return store.record(seed, OPTIONS, OutcomeKind.OK, (), None, 0.5)
 
 
 def test_open_creates_directory_database_and_wal(tmp_path):
     with FindingsStore.open(tmp_path / "a" / "b") as opened:
         assert (tmp_path / "a" / "b" / CampaignDir.DB).is_file()
-        assert opened.get_meta("schema_version") == 1
+        assert opened.get_meta("schema_version") == SCHEMA_VERSION
         assert opened.get_meta("created_at")
     conn = sqlite3.connect(tmp_path / "a" / "b" / CampaignDir.DB)
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
@@ -77,20 +77,20 @@ def test_known_link_gives_status_known(store):
 
 def test_record_rejects_inconsistent_outcome_and_signature(store):
     with pytest.raises(StoreError, match="outcome 'ok'"):
-        store.record(1, OPTIONS, "ok", "inductor", BOOM, 1.0)
+        store.record(1, OPTIONS, "ok", ("inductor",), BOOM, 1.0)
     with pytest.raises(StoreError, match="outcome 'crash'"):
-        store.record(1, OPTIONS, "crash", "inductor", None, 1.0)
+        store.record(1, OPTIONS, "crash", ("inductor",), None, 1.0)
     with pytest.raises(StoreError, match="unknown outcome"):
-        store.record(1, OPTIONS, "exploded", None, None, 1.0)
+        store.record(1, OPTIONS, "exploded", (), None, 1.0)
     assert store.done_seeds() == set()
 
 
 def test_killed_and_timeout_outcomes(store):
-    store.record(1, OPTIONS, "killed", None, killed_signature("inductor", -6), 3.0)
-    store.record(2, OPTIONS, "timeout", None, timeout_signature("inductor"), 60.0)
+    store.record(1, OPTIONS, "killed", ("inductor",), killed_signature(-6), 3.0)
+    store.record(2, OPTIONS, "timeout", ("inductor",), timeout_signature(), 60.0)
     counts = store.summary().counts
     assert (counts["killed"], counts["timeout"]) == (1, 1)
-    assert store.finding(killed_signature("inductor", 6).id).variant == "inductor"
+    assert store.finding(killed_signature(6).id).variants == ("inductor",)
 
 
 def test_rerecording_a_seed_moves_its_count(store):
@@ -147,9 +147,9 @@ def test_summary_counts_ordering_and_render(store, tmp_path):
     for seed in (10, 11, 12):
         _crash(store, seed, signature=BANG)
     _crash(store, 20)
-    known = Signature("mismatch", "inductor", ("value",))
+    known = Signature("mismatch", ("value",))
     for seed in (30, 31, 32, 33):
-        store.record(seed, OPTIONS, "mismatch", None, known, 2.0, known_link="https://k")
+        store.record(seed, OPTIONS, "mismatch", ("inductor",), known, 2.0, known_link="https://k")
     store.set_example_dir(BOOM.id, tmp_path / "seed-20")
     store.set_minimized(BOOM.id, 33, 2, tmp_path / "min" / "repro.py")
 
@@ -194,15 +194,17 @@ def test_export_and_import_rows_recount_and_keep_paths(store, tmp_path):
     _crash(store, 3, signature=BANG)
     store.set_minimized(BANG.id, 9, 3, "somewhere/repro.py")
     store.set_meta("options", OPTIONS)
-    cases, findings = store.export_rows()
-    assert [c.seed for c in cases] == [1, 2, 3]
+    store.record(4, OPTIONS, "killed", ("inductor",), None, 2.0, cheap=KILLED, pending=True)
+    cases, findings, pending = store.export_rows()
+    assert [c.seed for c in cases] == [1, 2, 3, 4] and [p.seed for p in pending] == [4]
     assert (cases[1].signature_id, json.loads(cases[1].options)) == (BOOM.id, OPTIONS)
     assert {f.signature_id for f in findings} == {BOOM.id, BANG.id}
 
     with FindingsStore.open(tmp_path / "other") as other:
         _crash(other, 7)  # BOOM has one case here already
-        other.import_rows(cases, findings, {"options": OPTIONS})
-        assert other.done_seeds() == {1, 2, 3, 7}
+        other.import_rows(cases, findings, {"options": OPTIONS}, pending)
+        assert other.done_seeds() == {1, 2, 3, 4, 7}
+        assert [seed for seed, *_ in other.pending_cases()] == [4]
         assert other.finding(BOOM.id).count == 2  # recounted, not the imported 1
         assert other.finding(BANG.id) == store.finding(BANG.id)
         assert other.get_meta("options") == OPTIONS
@@ -260,16 +262,16 @@ _WRITER = textwrap.dedent(
     import sys
     from pathlib import Path
     from torchfuzz.backends.signature import Signature
-    from torchfuzz.findings.store import FindingsStore
+    from torchfuzz.findings.store import SCHEMA_VERSION, FindingsStore
 
-    sigs = [Signature("crash", "inductor", ("RuntimeError", f"boom {i}")) for i in range(7)]
+    sigs = [Signature("crash", ("RuntimeError", f"boom {i}")) for i in range(7)]
     with FindingsStore.open(Path(sys.argv[1])) as store:
         print("ready", flush=True)
         for round_ in range(1000):  # rewrite seeds with other signatures: counts move too
             for seed in range(10001):
                 sig = sigs[(seed + round_) % 7] if (seed + round_) % 3 else None
                 outcome = "ok" if sig is None else "crash"
-                store.record(seed, {"n": seed}, outcome, None, sig, 0.01)
+                store.record(seed, {"n": seed}, outcome, ("inductor",) if sig else (), sig, 0.01)
     """
 )
 
@@ -307,3 +309,41 @@ def test_sigkill_while_writing_leaves_a_consistent_database(tmp_path):
     with FindingsStore.open(directory) as reopened:
         assert reopened.done_seeds()
         assert reopened.summary().total_cases == len(reopened.done_seeds())
+
+
+KILLED = killed_signature(6)
+ROOT = Signature("killed", ("SIGABRT", "cumsum"))
+
+
+def test_pending_case_is_counted_once_resolved_and_merges_variants(store):
+    record = store.record(
+        5, OPTIONS, "killed", ("inductor",), None, 2.0, cheap=KILLED, pending=True
+    )
+    assert record.signature_id is None and store.summary().findings == ()
+    assert store.pending_cases() == [
+        (5, ("inductor",), KILLED, json.dumps(OPTIONS, sort_keys=True))
+    ]
+    first = store.resolve(5, ROOT, ("inductor",), culprit="cumsum(float32[2] contiguous)")
+    assert first.is_new and store.pending_cases() == []
+    store.record(6, OPTIONS, "killed", ("inductor_dynamic",), None, 2.0, cheap=KILLED, pending=True)
+    again = store.resolve(6, ROOT, ("inductor_dynamic", "inductor"))
+    assert not again.is_new and again.count == 2
+    row = store.finding(ROOT.id)
+    assert row.variants == ("inductor", "inductor_dynamic")  # in the order first seen
+    assert (row.cheap, row.signature, row.culprit) == (
+        KILLED,
+        ROOT,
+        "cumsum(float32[2] contiguous)",
+    )
+    assert store.summary().counts["killed"] == 2
+    with pytest.raises(StoreError, match="not pending"):
+        store.resolve(6, ROOT, ("inductor",))
+
+
+def test_pending_needs_a_cheap_signature_and_no_root(store):
+    with pytest.raises(StoreError, match="cheap"):
+        store.record(1, OPTIONS, "killed", ("inductor",), None, 1.0, pending=True)
+    with pytest.raises(StoreError):
+        store.record(1, OPTIONS, "killed", ("inductor",), ROOT, 1.0, cheap=KILLED, pending=True)
+    with pytest.raises(StoreError):
+        store.record(1, OPTIONS, "ok", (), None, 1.0, cheap=KILLED, pending=True)

@@ -24,8 +24,10 @@ program does not mismatch, or no prefix reproduces the mismatch on its own.
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import networkx as nx
@@ -95,6 +97,7 @@ class Culprit:
     layouts: tuple[Layout, ...]
     dynamic: bool
     method: str = "outputs"
+    result: str = "float"  # the dtype class of the node's value (see dtype_class)
 
     def __post_init__(self) -> None:
         if not len(self.dtypes) == len(self.ranks) == len(self.layouts):
@@ -111,6 +114,28 @@ class Culprit:
                 operands.append(f"{dtype}[{rank}] {layout.value}")
         return f"{self.op}({', '.join(operands)})" + (" dynamic" if self.dynamic else "")
 
+    def key(self) -> str:
+        """What a root-cause signature holds of the culprit: the op without an in-place
+        ``_`` (the same kernel and a copy), the class of its result's dtype, and
+        ``dynamic`` when only dynamic variants show it, e.g. ``add -> int``.  Ranks,
+        layouts and operand dtypes stay out: one wrong kernel shows up with all of them
+        (the pattern of the first example is shown next to the finding)."""
+        op = self.op[:-1] if self.op.endswith("_") and not self.op.startswith("_") else self.op
+        return f"{op} -> {self.result}" + (" dynamic" if self.dynamic else "")
+
+    def to_dict(self) -> dict[str, object]:
+        data = dataclasses.asdict(self)
+        data["layouts"] = [layout.value for layout in self.layouts]
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Culprit:
+        fields = dict(data)
+        fields["dtypes"] = tuple(fields["dtypes"])
+        fields["ranks"] = tuple(fields["ranks"])
+        fields["layouts"] = tuple(Layout(layout) for layout in fields["layouts"])
+        return cls(**fields)
+
     @classmethod
     def of(cls, graph: Graph, node: str, variant: Variant, method: str) -> Culprit:
         """The culprit record of ``node`` of ``graph``."""
@@ -123,7 +148,17 @@ class Culprit:
             layouts=tuple(layout_of(s) for s in specs),
             dynamic=is_dynamic(variant),
             method=method,
+            result=dtype_class(graph.spec(node).dtype),
         )
+
+
+def dtype_class(dtype: torch.dtype) -> str:
+    """``float``, ``complex``, ``bool`` or ``int``."""
+    if dtype.is_floating_point:
+        return "float"
+    if dtype.is_complex:
+        return "complex"
+    return "bool" if dtype == torch.bool else "int"
 
 
 def _observable(node: Node) -> bool:
@@ -299,3 +334,40 @@ def localize(
         found = None if found is None else search.descend(found)
     log.debug("localized to %s after %d judge calls", found, search.checks)
     return None if found is None else Culprit.of(graph, found, variant, method)
+
+
+@dataclass(frozen=True, slots=True)
+class Localized:
+    """A culprit and the variants whose result it explains (its prefix mismatches under
+    them too); ``culprit.dynamic`` is True when all of those compile with symbolic sizes."""
+
+    culprit: Culprit
+    variants: tuple[str, ...]
+
+    def to_dict(self) -> dict[str, object]:
+        return {"culprit": self.culprit.to_dict(), "variants": list(self.variants)}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Localized:
+        return cls(Culprit.from_dict(data["culprit"]), tuple(data["variants"]))
+
+
+def localize_failing(
+    graph: Graph,
+    seed: int,
+    variants: Sequence[Variant],
+    policy: ComparisonPolicy = DEFAULT_POLICY,
+) -> Localized | None:
+    """Localize in the first of ``variants`` (those that mismatched), then ask each other
+    whether the culprit's prefix mismatches under it too: the variants one bug shows in."""
+    first, *others = variants
+    culprit = localize(graph, seed, first, policy)
+    if culprit is None:
+        return None
+    truncated = prefix(graph, culprit.node)
+    seen = [first] + [
+        v for v in others if _result(truncated, seed, v, policy).kind is OutcomeKind.MISMATCH
+    ]
+    dynamic = all(is_dynamic(v) for v in seen)
+    culprit = dataclasses.replace(culprit, dynamic=dynamic)
+    return Localized(culprit, tuple(v.name for v in seen))

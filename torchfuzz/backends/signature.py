@@ -1,9 +1,12 @@
 """A stable signature per finding, for deduplication and for the minimizer's predicate.
 
 Two runs of the same bug must give the same :class:`Signature`, even when the program
-that triggers it is a different one (another seed, or a reduced candidate); different
-bugs should differ.  A signature is the failure kind, the variant, and a few
-size-independent ``parts``:
+that triggers it is a different one (another seed, or a reduced candidate) or the
+variant is another one (the same bug under ``dynamic=True`` is still the same bug; a
+finding lists the variants it was seen in); different bugs should differ.  A signature
+is the failure kind and a few size-independent ``parts``.
+
+What one run says (the *cheap* signature, :func:`failure_signature`):
 
 * crash: the exception type, its :func:`normalize_message` form, and the innermost
   PyTorch frames of its traceback (:func:`torch_frames`);
@@ -14,7 +17,14 @@ size-independent ``parts``:
 * killed: the signal name (``SIGABRT``, ``SIGSEGV``);
 * timeout: nothing.
 
-The op set of the program is deliberately not part of it, since reduction removes ops.
+A cheap mismatch, killed or timeout signature says little about the bug (every wrong
+value is ``mismatch: value``), so a campaign replaces it by a *root-cause* signature
+(:func:`root_signature`): the culprit's op pattern (from localization, or the ops of the
+minimized program) in place of the mismatch kind (one wrong kernel may give a wrong
+value in one program and a wrong dtype in another), after the signal of a killed or
+hung run.  A crash keeps its cheap signature: its message and frames name the failing
+code already.
+
 This module depends only on the standard library: the torch install is located with
 ``importlib.util.find_spec`` without importing torch, so a supervising process that only
 reads outcomes stays light.
@@ -52,6 +62,8 @@ __all__ = [
     "killed_signature",
     "normalize_message",
     "process_signature",
+    "result_signature",
+    "root_signature",
     "timeout_signature",
     "torch_frames",
 ]
@@ -66,11 +78,10 @@ _DEFAULT_FRAMES = 3
 
 @dataclass(frozen=True, slots=True)
 class Signature:
-    """What identifies a finding: ``kind`` (crash, mismatch, killed, timeout), the
-    ``variant`` it happened in, and kind-specific, size-independent ``parts``."""
+    """What identifies a finding: ``kind`` (crash, mismatch, killed, timeout) and
+    kind-specific, size-independent ``parts`` (not the variant: see the module docstring)."""
 
     kind: CaseKind
-    variant: str
     parts: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
@@ -96,22 +107,18 @@ class Signature:
         return hashlib.sha256(canonical.encode("ascii")).hexdigest()[:_ID_CHARS]
 
     def text(self) -> str:
-        """One line such as ``3f2a... crash in inductor: RuntimeError | msg | frame``."""
-        head = f"{self.id} {self.kind.value} in {self.variant}"
+        """One line such as ``3f2a... crash: RuntimeError | msg | frame``."""
+        head = f"{self.id} {self.kind.value}"
         return f"{head}: {' | '.join(self.parts)}" if self.parts else head
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe dict; inverse of :meth:`from_dict`."""
-        return {"kind": self.kind.value, "variant": self.variant, "parts": list(self.parts)}
+        return {"kind": self.kind.value, "parts": list(self.parts)}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Signature:
         """Rebuild a :class:`Signature` from :meth:`to_dict` output."""
-        return cls(
-            kind=str(data["kind"]),
-            variant=str(data["variant"]),
-            parts=tuple(str(part) for part in data.get("parts", ())),
-        )
+        return cls(kind=str(data["kind"]), parts=tuple(str(part) for part in data.get("parts", ())))
 
 
 # --- message normalization -------------------------------------------------------------
@@ -221,7 +228,7 @@ def _crash_signature(result: VariantResult) -> Signature:
     if crash is None:  # VariantResult guarantees a crash for kind CRASH
         raise ValueError(f"crash result without a crash: {result!r}")
     parts = (crash.exc_type, normalize_message(crash.message), *torch_frames(crash.traceback))
-    return Signature(OutcomeKind.CRASH, result.variant, parts)
+    return Signature(OutcomeKind.CRASH, parts)
 
 
 def _mismatch_signature(result: VariantResult) -> Signature:
@@ -236,7 +243,7 @@ def _mismatch_signature(result: VariantResult) -> Signature:
         parts.append("written input")
     if first.second_call:
         parts.append("second call")
-    return Signature(OutcomeKind.MISMATCH, result.variant, tuple(parts))
+    return Signature(OutcomeKind.MISMATCH, tuple(parts))
 
 
 _SIGNATURE_OF: Mapping[OutcomeKind, Callable[[VariantResult], Signature]] = {
@@ -245,14 +252,37 @@ _SIGNATURE_OF: Mapping[OutcomeKind, Callable[[VariantResult], Signature]] = {
 }
 
 
+def result_signature(result: VariantResult) -> Signature:
+    """The cheap signature of one failing variant's result (a crash or a mismatch)."""
+    return _SIGNATURE_OF[result.kind](result)
+
+
 def failure_signature(outcome: Outcome) -> Signature | None:
     """Signature of the first failing variant of ``outcome``; None when nothing failed."""
     failing = outcome.failing
     if not failing:
         return None
-    signature = _SIGNATURE_OF[failing[0].kind](failing[0])
+    signature = result_signature(failing[0])
     log.debug("signature %s", signature.text())
     return signature
+
+
+# Parts of a cheap mismatch signature that a root cause keeps: what was wrong (a forward
+# output, a gradient, an input written in place, a second call), not how (value, dtype).
+_MISMATCH_FLAGS = frozenset({"gradient", "written input", "second call"})
+
+
+def root_signature(cheap: Signature, root: str) -> Signature:
+    """The root-cause signature of a finding whose cheap signature is ``cheap``: ``root``
+    (a culprit's op pattern, or the op pattern of the minimized program) replaces the
+    mismatch kind, or follows the signal of a killed or hung run.  A crash keeps
+    ``cheap``."""
+    if cheap.kind is OutcomeKind.CRASH:
+        return cheap
+    if cheap.kind is OutcomeKind.MISMATCH:
+        flags = tuple(part for part in cheap.parts if part in _MISMATCH_FLAGS)
+        return Signature(cheap.kind, (root, *flags))
+    return Signature(cheap.kind, (*cheap.parts, root))
 
 
 def _signal_parts(signal_number: int | None) -> tuple[str, ...]:
@@ -271,19 +301,17 @@ _FATE_PARTS: Mapping[ProcessFate, Callable[[int | None], tuple[str, ...]]] = {
 }
 
 
-def process_signature(
-    fate: ProcessFate, variant: str, signal_number: int | None = None
-) -> Signature:
-    """Signature of a worker that gave no outcome in ``variant``: killed by
-    ``signal_number``, or timed out (the signal is then not part of it)."""
-    return Signature(fate, variant, _FATE_PARTS[ProcessFate(fate)](signal_number))
+def process_signature(fate: ProcessFate, signal_number: int | None = None) -> Signature:
+    """Signature of a worker that gave no outcome: killed by ``signal_number``, or timed
+    out (the signal is then not part of it)."""
+    return Signature(fate, _FATE_PARTS[ProcessFate(fate)](signal_number))
 
 
-def killed_signature(variant: str, signal_number: int) -> Signature:
+def killed_signature(signal_number: int) -> Signature:
     """Signature of a run killed by a signal; a negative ``returncode`` is accepted too."""
-    return process_signature(ProcessFate.KILLED, variant, signal_number)
+    return process_signature(ProcessFate.KILLED, signal_number)
 
 
-def timeout_signature(variant: str) -> Signature:
+def timeout_signature() -> Signature:
     """Signature of a run that did not finish in time."""
-    return process_signature(ProcessFate.TIMEOUT, variant)
+    return process_signature(ProcessFate.TIMEOUT)

@@ -101,13 +101,13 @@ class RunResult:
             return None
         return ProcessFate.TIMEOUT if self.timed_out else ProcessFate.KILLED
 
-    def signature(self, variant: str) -> Signature:
-        """The signature of this process failure in ``variant`` (an exit code stands for the
-        signal); ValueError when the worker answered."""
+    def signature(self) -> Signature:
+        """The signature of this process failure (an exit code stands for the signal);
+        ValueError when the worker answered."""
         fate = self.fate
         if fate is None:
             raise ValueError(f"the worker answered; no process failure: {self.summary()}")
-        return process_signature(fate, variant, self.killed_by or abs(self.exit_code or 1))
+        return process_signature(fate, self.killed_by or abs(self.exit_code or 1))
 
     def summary(self) -> str:
         """One-line human text, e.g. ``worker killed by SIGABRT after 1.2 s``."""
@@ -296,13 +296,23 @@ class IsolatedRunner:
         not the worker's start.  Raises :class:`WorkerError` when ``check`` itself raises
         in the worker, and ``UnknownBackendError`` here for a backend that cannot load.
         """
+        reply, failure = self.request("check", case, variants, timeout)
+        if failure is not None:
+            return failure
+        return RunResult(Outcome.from_dict(reply["outcome"]), seconds=reply["seconds"])
+
+    def request(
+        self, op: str, case: Case, variants: Sequence[Variant], timeout: float | None
+    ) -> tuple[dict, RunResult | None]:
+        """The reply (with ``seconds``) to request ``op`` (a key of the worker loop's
+        table), or the RunResult of the worker's death or silence."""
         if timeout is not None and timeout <= 0:
             raise ValueError(f"timeout must be positive, got {timeout}")
         if self._killed:
             raise RunnerKilled("the runner was killed")
         for variant in variants:
             resolve_backend(variant.backend)  # bad input raises here, not as a worker failure
-        request = {"case": case.to_json(), "variants": [v.to_dict() for v in variants]}
+        request = {"op": op, "case": case.to_json(), "variants": [v.to_dict() for v in variants]}
         worker = self._ready_worker()
         try:
             start = time.monotonic()
@@ -326,18 +336,18 @@ class IsolatedRunner:
         if reply is _Silence.TIMED_OUT:
             log.info("worker %d timed out after %.1f s; killing it", worker.process.pid, seconds)
             self._replace()
-            return RunResult(None, timed_out=True, seconds=seconds)
+            return {}, RunResult(None, timed_out=True, seconds=seconds)
         if reply is _Silence.DIED:
             worker.await_exit(_DEATH_GRACE)  # its pipe closes just before it is reapable
             returncode = self._replace()
             log.info("worker %d died (return code %d)", worker.process.pid, returncode)
             if returncode < 0:
-                return RunResult(None, killed_by=-returncode, seconds=seconds)
-            return RunResult(None, exit_code=returncode, seconds=seconds)
+                return {}, RunResult(None, killed_by=-returncode, seconds=seconds)
+            return {}, RunResult(None, exit_code=returncode, seconds=seconds)
         worker.cases += 1
         if "error" in reply:
-            raise WorkerError(f"check raised in the worker:\n{reply['error']}")
-        return RunResult(Outcome.from_dict(reply["outcome"]), seconds=seconds)
+            raise WorkerError(f"{op} raised in the worker:\n{reply['error']}")
+        return {**reply, "seconds": seconds}, None
 
     def kill(self) -> None:
         """Kill the worker's process group now and refuse further cases; safe to call from

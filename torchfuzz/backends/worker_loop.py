@@ -19,8 +19,10 @@ import threading
 import time
 import traceback
 import warnings
+from collections.abc import Callable
 from typing import Any
 
+from torchfuzz.backends.localize import localize_failing
 from torchfuzz.backends.runner import check
 from torchfuzz.backends.variants import Variant
 from torchfuzz.ir.serialize import Case
@@ -43,11 +45,27 @@ def _exit_with_parent(parent_pid: int) -> None:
     os.killpg(0, signal.SIGKILL)
 
 
+def _check(case: Case, variants: list[Variant]) -> dict[str, Any]:
+    return {"outcome": check(case.graph, case.seed, variants).to_dict()}
+
+
+def _localize(case: Case, variants: list[Variant]) -> dict[str, Any]:
+    found = localize_failing(case.graph, case.seed, variants)
+    return {"localized": None if found is None else found.to_dict()}
+
+
+# request "op" -> what the worker does with the case and variants of the request
+_REQUESTS: dict[str, Callable[[Case, list[Variant]], dict[str, Any]]] = {
+    "check": _check,
+    "localize": _localize,
+}
+
+
 def _answer(request: dict[str, Any]) -> dict[str, Any]:
     try:
         case = Case.from_json(request["case"])
         variants = [Variant.from_dict(v) for v in request["variants"]]
-        return {"outcome": check(case.graph, case.seed, variants).to_dict()}
+        return _REQUESTS[request.get("op", "check")](case, variants)
     except Exception:  # a fuzzer bug: the parent raises it as WorkerError
         return {"error": traceback.format_exc()}
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from torchfuzz.backends.repro import to_repro
+from torchfuzz.backends.signature import Signature
 from torchfuzz.backends.variants import Variant
 from torchfuzz.backends.worker import IsolatedRunner
 from torchfuzz.findings.atomic import write_files_atomically
@@ -19,16 +20,22 @@ from torchfuzz.shrink.minimize import MinimizeResult, minimize_case
 
 
 def write_minimized(
-    out_dir: Path, original: Case, result: MinimizeResult, variant: Variant
+    out_dir: Path,
+    original: Case,
+    result: MinimizeResult,
+    variant: Variant,
+    signature: Signature | None = None,
 ) -> list[Path]:
-    """Write the minimized case, a standalone repro.py, the DOT graph and the signature into
+    """Write the minimized case, a standalone repro.py, the DOT graph and the signature
+    (``signature``, the finding's root cause, else the one minimization kept) into
     `out_dir` (atomically); return their paths."""
     case = Case(result.graph, original.seed, original.options, versions())
+    signature = signature or result.signature
     files = {
         FindingDir.CASE: case.to_json(),
-        FindingDir.REPRO: to_repro(result.graph, original.seed, variant, result.signature),
+        FindingDir.REPRO: to_repro(result.graph, original.seed, variant, signature),
         FindingDir.DOT: to_dot(result.graph),
-        FindingDir.SIGNATURE: json.dumps(result.signature.to_dict(), indent=1) + "\n",
+        FindingDir.SIGNATURE: json.dumps(signature.to_dict(), indent=1) + "\n",
     }
     write_files_atomically(out_dir, files)
     return [out_dir / name for name in files]

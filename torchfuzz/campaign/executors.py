@@ -22,11 +22,11 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any, Protocol
 
-from torchfuzz.backends.outcome import CaseKind, Outcome, case_kind
-from torchfuzz.backends.signature import Signature, failure_signature
+from torchfuzz.backends.outcome import CaseKind, Outcome, OutcomeKind, case_kind
+from torchfuzz.backends.signature import Signature, failure_signature, result_signature
 from torchfuzz.backends.variants import Variant, resolve_backend
 from torchfuzz.backends.worker import IsolatedRunner, RunResult
 from torchfuzz.ir.serialize import Case
@@ -51,20 +51,26 @@ class ExecutorError(ValueError):
 
 @dataclass(frozen=True)
 class Verdict:
-    """What a worker says of one case: its outcome kind, the failing variant and its
-    signature (None when nothing failed), seconds, and the full outcome when the worker
-    answered (None when it was killed or timed out)."""
+    """What a worker says of one case: its outcome kind, the failing variants (those
+    with the same kind of failure as the first one, in order; empty when nothing failed),
+    the cheap signature of the first (None when nothing failed), seconds, and the full
+    outcome when the worker answered (None when it was killed or timed out)."""
 
     outcome_kind: CaseKind
-    variant: str | None
+    variants: tuple[str, ...]
     signature: Signature | None
     seconds: float
     outcome: Outcome | None
 
+    @property
+    def variant(self) -> str | None:
+        """The first failing variant."""
+        return self.variants[0] if self.variants else None
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "outcome_kind": self.outcome_kind.value,
-            "variant": self.variant,
+            "variants": list(self.variants),
             "signature": None if self.signature is None else self.signature.to_dict(),
             "seconds": self.seconds,
             "outcome": None if self.outcome is None else self.outcome.to_dict(),
@@ -75,15 +81,29 @@ class Verdict:
         signature, outcome = data["signature"], data["outcome"]
         return cls(
             case_kind(data["outcome_kind"]),
-            data["variant"],
+            tuple(data["variants"]),
             None if signature is None else Signature.from_dict(signature),
             data["seconds"],
             None if outcome is None else Outcome.from_dict(outcome),
         )
 
 
-def _failure(result: RunResult, variant: str, seconds: float) -> Verdict:
-    return Verdict(result.fate, variant, result.signature(variant), seconds, None)
+def _failure(result: RunResult, variants: tuple[str, ...], seconds: float) -> Verdict:
+    return Verdict(result.fate, variants, result.signature(), seconds, None)
+
+
+def _failing_variants(outcome: Outcome, signature: Signature | None) -> tuple[str, ...]:
+    """The variants that failed like the first: the same crash, or any mismatch (which
+    of them one bug explains is for localization to say)."""
+    if signature is None:
+        return ()
+    first = outcome.failing[0]
+    return tuple(
+        r.variant
+        for r in outcome.failing
+        if r.kind is first.kind
+        and (r.kind is OutcomeKind.MISMATCH or result_signature(r) == signature)
+    )
 
 
 def check_case(
@@ -98,16 +118,16 @@ def check_case(
         for variant in variants:
             alone = runner.run(case, [variant], timeout)
             if alone.process_failure:
-                return _failure(alone, variant.name, time.monotonic() - start)
+                return _failure(alone, (variant.name,), time.monotonic() - start)
         log.warning("seed %d: worker failure did not reproduce; recording the clean run", case.seed)
         result = runner.run(case, variants, timeout)
         if result.process_failure:  # the signature names all variants; no one failed alone
-            together = "+".join(v.name for v in variants)
-            return replace(_failure(result, together, time.monotonic() - start), variant=None)
+            together = tuple(v.name for v in variants)
+            return _failure(result, together, time.monotonic() - start)
     outcome = result.outcome
     signature = failure_signature(outcome)
-    variant = signature.variant if signature else None
-    return Verdict(outcome.kind, variant, signature, time.monotonic() - start, outcome)
+    variants = _failing_variants(outcome, signature)
+    return Verdict(outcome.kind, variants, signature, time.monotonic() - start, outcome)
 
 
 class Executor(Protocol):

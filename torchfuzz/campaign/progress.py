@@ -38,6 +38,8 @@ class Progress:
     total: int | None = None
     time_limit: float | None = None
     in_flight: int = 0
+    triaging: int = 0  # triage and minimization jobs not finished
+    minimized: int = 0
 
     @property
     def elapsed(self) -> float:

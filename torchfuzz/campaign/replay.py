@@ -60,6 +60,6 @@ def _replay(
         return ReplayVerdict.UNREPLAYABLE
     case = Case.from_json(case_path.read_text())
     now = run_signature(case.graph, case.seed, variant, runner, timeout)
-    if now is not None and now.id == row.signature_id:
+    if now is not None and now == row.cheap:
         return ReplayVerdict.STILL_FAILS
     return ReplayVerdict.FIXED

@@ -14,7 +14,7 @@ import importlib.resources
 import json
 import logging
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -55,9 +55,10 @@ class KnownIssue:
     variant: str | None = None
     note: str = ""
 
-    def matches(self, signature: Signature) -> bool:
-        """True when the variant (if given) is equal and the pattern occurs in the text."""
-        if self.variant is not None and self.variant != signature.variant:
+    def matches(self, signature: Signature, variants: Sequence[str] = ()) -> bool:
+        """True when the variant (if given) is one of ``variants`` (those the finding was
+        seen in) and the pattern occurs in the signature's text."""
+        if self.variant is not None and self.variant not in variants:
             return False
         return self.pattern.search(signature.text()) is not None
 
@@ -68,10 +69,10 @@ class KnownIssues:
 
     issues: tuple[KnownIssue, ...] = ()
 
-    def match(self, signature: Signature) -> KnownIssue | None:
-        """The first issue matching ``signature``, or None."""
+    def match(self, signature: Signature, variants: Sequence[str] = ()) -> KnownIssue | None:
+        """The first issue matching ``signature`` seen in ``variants``, or None."""
         for issue in self.issues:
-            if issue.matches(signature):
+            if issue.matches(signature, variants):
                 log.debug("signature %s is known: %s", signature.id, issue.link)
                 return issue
         return None

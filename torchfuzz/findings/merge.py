@@ -146,7 +146,7 @@ def _sources_config(sources: Sequence[Path]) -> dict[str, Any]:
 
 def _merge_source(store: FindingsStore, source: Path, config: dict[str, Any]) -> SourceMerge:
     with FindingsStore.open(source) as opened:
-        cases, findings = opened.export_rows()
+        cases, findings, pending = opened.export_rows()
     done = store.done_seeds()
     added: list[CaseRow] = [case for case in cases if case.seed not in done]
     duplicates = len(cases) - len(added)
@@ -171,7 +171,8 @@ def _merge_source(store: FindingsStore, source: Path, config: dict[str, Any]) ->
         rows.append(_merged_finding(store.directory, holders))
         new_signatures += current is None
     meta = {key: value for key, value in config.items() if value is not None}
-    store.import_rows(added, rows, meta)
+    seeds = {case.seed for case in added}
+    store.import_rows(added, rows, meta, [row for row in pending if row.seed in seeds])
     log.info("%s: %d cases added, %d duplicates", source, len(added), duplicates)
     return SourceMerge(source, len(added), duplicates, new_signatures)
 
@@ -217,6 +218,9 @@ def _merged_finding(dest: Path, holders: Sequence[tuple[Path, FindingRow]]) -> F
         first_seed=min(row.first_seed for row in rows),
         status=_merged_status(rows),
         known_link=next((row.known_link for row in rows if row.known_link), None),
+        variants=tuple(dict.fromkeys(v for row in rows for v in row.variants)),
+        culprit=next((row.culprit for row in rows if row.culprit), None),
+        bisect=next((row.bisect for row in rows if row.bisect), None),
         example_dir=str(target) if example is not None else None,
         minimized_nodes=best.minimized_nodes if best else None,
         original_nodes=best.original_nodes if best else None,

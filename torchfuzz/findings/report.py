@@ -29,18 +29,24 @@ class FindingStatus(str, enum.Enum):
 
 # The signatures-table columns, in the order FindingRow.from_row expects them.
 FINDING_COLUMNS = (
-    "id, kind, variant, text, count, first_seed, status, known_link, example_dir,"
-    " minimized_nodes, original_nodes, repro_path, signature"
+    "id, kind, variants, text, count, first_seed, status, known_link, example_dir,"
+    " minimized_nodes, original_nodes, repro_path, culprit, bisect, signature, cheap"
 )
 
 
 @dataclass(frozen=True, slots=True)
 class FindingRow:
-    """One unique finding (a row of the signatures table); paths are stored as given."""
+    """One unique finding, that is one root cause (a row of the signatures table).
+
+    ``variants`` are the variants it was seen in, in the order first seen; ``culprit``
+    describes the first diverging op of its first example (a mismatch), ``bisect`` what
+    the compiler bisector named; ``signature`` is the root-cause signature (the row's
+    id) and ``cheap`` what a run of the first example under ``variants[0]`` says (what
+    ``replay`` compares).  Paths are stored as given."""
 
     signature_id: str
     kind: str
-    variant: str
+    variants: tuple[str, ...]
     text: str
     count: int
     first_seed: int
@@ -50,22 +56,36 @@ class FindingRow:
     minimized_nodes: int | None
     original_nodes: int | None
     repro_path: str | None
+    culprit: str | None
+    bisect: str | None
     signature: Signature
+    cheap: Signature
 
     def __post_init__(self) -> None:
         # rows read back from SQLite hold the status as text; unknown text raises here
         object.__setattr__(self, "status", FindingStatus(self.status))
+        object.__setattr__(self, "variants", tuple(self.variants))
+
+    @property
+    def variant(self) -> str:
+        """The variant the finding was first seen in (its example's)."""
+        return self.variants[0]
 
     @classmethod
     def from_row(cls, row: tuple[Any, ...]) -> FindingRow:
         """Build from a row selected with ``FINDING_COLUMNS``."""
-        return cls(*row[:-1], signature=Signature.from_dict(json.loads(row[-1])))
+        signature, cheap = (Signature.from_dict(json.loads(text)) for text in row[-2:])
+        variants = tuple(json.loads(row[2]))
+        return cls(*row[:2], variants, *row[3:-2], signature=signature, cheap=cheap)
 
     def to_row(self) -> tuple[Any, ...]:
         """The inverse of :meth:`from_row`: values for ``FINDING_COLUMNS``."""
-        values = tuple(getattr(self, f.name) for f in fields(self) if f.name != "signature")
+        names = [f.name for f in fields(self) if f.name not in ("signature", "cheap")]
+        values = tuple(getattr(self, name) for name in names)
         values = tuple(v.value if isinstance(v, FindingStatus) else v for v in values)
-        return (*values, json.dumps(self.signature.to_dict(), sort_keys=True))
+        values = (*values[:2], json.dumps(list(self.variants)), *values[3:])
+        signatures = (self.signature.to_dict(), self.cheap.to_dict())
+        return (*values, *(json.dumps(data, sort_keys=True) for data in signatures))
 
     @property
     def size(self) -> str | None:
@@ -82,7 +102,7 @@ class FindingRow:
             self.signature_id,
             str(self.count),
             seed,
-            self.variant,
+            ", ".join(self.variants),
             size,
             self.status.value,
             where,
@@ -92,7 +112,9 @@ class FindingRow:
         """JSON-safe dict."""
         data = {f.name: getattr(self, f.name) for f in fields(self)}
         data["status"] = self.status.value
+        data["variants"] = list(self.variants)
         data["signature"] = self.signature.to_dict()
+        data["cheap"] = self.cheap.to_dict()
         return data
 
 

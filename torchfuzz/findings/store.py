@@ -12,20 +12,30 @@ so each one is either complete or absent.  The rows it reports are in :mod:`torc
 from __future__ import annotations
 
 import contextlib
-import enum
 import json
 import logging
 import sqlite3
-from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import astuple, dataclass
-from datetime import datetime, timezone
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import astuple
 from pathlib import Path
 from typing import Any
 
-from torchfuzz.backends.outcome import CASE_KINDS, FAILING_KINDS
 from torchfuzz.backends.signature import Signature
 from torchfuzz.findings.layout import CampaignDir
 from torchfuzz.findings.report import FINDING_COLUMNS, FindingRow, FindingStatus, StoreSummary
+from torchfuzz.findings.schema import (
+    FAILING_OUTCOMES,
+    OUTCOMES,
+    SCHEMA,
+    SCHEMA_VERSION,
+    CaseRow,
+    PendingRow,
+    RecordResult,
+    StoreError,
+    now,
+    outcome_value,
+    signature_json,
+)
 
 log = logging.getLogger(__name__)
 
@@ -34,88 +44,10 @@ __all__ = [
     "SCHEMA_VERSION",
     "CaseRow",
     "FindingsStore",
+    "PendingRow",
     "RecordResult",
     "StoreError",
 ]
-
-SCHEMA_VERSION = 1
-# Every value of the ``cases.outcome`` column, in display order.
-OUTCOMES = tuple(kind.value for kind in CASE_KINDS)
-_FAILING = frozenset(kind.value for kind in FAILING_KINDS)
-
-_SCHEMA = """
-CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE cases (
-    seed INTEGER PRIMARY KEY,
-    options TEXT NOT NULL,
-    outcome TEXT NOT NULL,
-    variant TEXT,
-    signature_id TEXT,  -- signatures.id (not a declared FK: the case row is written first)
-    seconds REAL NOT NULL,
-    finished_at TEXT NOT NULL
-);
-CREATE INDEX cases_by_signature ON cases(signature_id);
-CREATE TABLE signatures (
-    id TEXT PRIMARY KEY,
-    kind TEXT NOT NULL,
-    variant TEXT NOT NULL,
-    text TEXT NOT NULL,
-    signature TEXT NOT NULL,
-    count INTEGER NOT NULL CHECK (count >= 0),
-    first_seed INTEGER NOT NULL,
-    status TEXT NOT NULL CHECK (status IN ('new', 'known', 'fixed')),
-    known_link TEXT,
-    example_dir TEXT,
-    minimized_nodes INTEGER,
-    original_nodes INTEGER,
-    repro_path TEXT
-);
-"""
-
-
-class StoreError(ValueError):
-    """A findings database that cannot be used, or a request the store refuses."""
-
-
-@dataclass(frozen=True, slots=True)
-class RecordResult:
-    """What :meth:`FindingsStore.record` did.
-
-    ``is_new`` is True only the first time a signature is ever seen in this store: the
-    driver then writes the example directory and minimizes.  ``reopened`` is True when a
-    signature marked ``fixed`` failed again (its status went back to ``new``).
-    """
-
-    seed: int
-    signature_id: str | None = None
-    is_new: bool = False
-    reopened: bool = False
-    status: FindingStatus | None = None
-    count: int = 0
-
-
-@dataclass(frozen=True, slots=True)
-class CaseRow:
-    """One checked seed, as stored in the cases table (``options`` is JSON text)."""
-
-    seed: int
-    options: str
-    outcome: str
-    variant: str | None
-    signature_id: str | None
-    seconds: float
-    finished_at: str
-
-
-def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
-
-
-def _outcome_value(outcome_kind: str) -> str:
-    value = outcome_kind.value if isinstance(outcome_kind, enum.Enum) else str(outcome_kind)
-    if value not in OUTCOMES:
-        raise StoreError(f"unknown outcome {value!r}; expected one of {', '.join(OUTCOMES)}")
-    return value
 
 
 class FindingsStore:
@@ -165,10 +97,10 @@ class FindingsStore:
         }
         if not tables:
             with self._transaction() as conn:
-                for statement in _SCHEMA.split(";"):
+                for statement in SCHEMA.split(";"):
                     if statement.strip():
                         conn.execute(statement)
-                created = (("schema_version", SCHEMA_VERSION), ("created_at", _now()))
+                created = (("schema_version", SCHEMA_VERSION), ("created_at", now()))
                 rows = [(key, json.dumps(value)) for key, value in created]
                 conn.executemany("INSERT INTO meta VALUES (?, ?)", rows)
             return
@@ -227,64 +159,119 @@ class FindingsStore:
         seed: int,
         options: Mapping[str, Any],
         outcome_kind: str,
-        variant: str | None,
+        variants: Sequence[str],
         signature: Signature | None,
         seconds: float,
         known_link: str | None = None,
+        *,
+        cheap: Signature | None = None,
+        culprit: str | None = None,
+        pending: bool = False,
     ) -> RecordResult:
-        """Record one checked seed, in one transaction.
-
-        ``outcome_kind`` is a :data:`~torchfuzz.backends.outcome.CaseKind` or its value;
-        a signature is required for exactly the failing ones.  The signature row is
-        created (status ``known`` with ``known_link``, else ``new``) or its count
-        incremented and ``first_seed`` lowered.  On an existing row a ``known_link`` makes
-        it ``known``; without one, a ``fixed`` row goes back to ``new`` (the bug is back)
-        and ``new``/``known`` stay.  Recording a seed again replaces its case row and moves
-        its count from the old signature to the new one.
-        """
-        seed, outcome = int(seed), _outcome_value(outcome_kind)
-        if (signature is not None) != (outcome in _FAILING):
+        """Record one checked seed (a CaseKind or its value; the variants that failed),
+        in one transaction.  A failing case has its root-cause ``signature`` or is
+        ``pending`` with its ``cheap`` one until :meth:`resolve`.  The signature row is
+        created (``known`` with ``known_link``, else ``new``) or counted, with ``first_seed``
+        lowered and the variants added; a ``known_link`` makes it ``known``, a ``fixed``
+        row without one goes back to ``new``.  A seed recorded again moves its count."""
+        seed, outcome = int(seed), outcome_value(outcome_kind)
+        if (signature is not None or pending) != (outcome in FAILING_OUTCOMES) or (
+            signature and pending
+        ):
             raise StoreError(f"seed {seed}: outcome {outcome!r} with signature {signature!r}")
-        if variant is None and signature is not None:
-            variant = signature.variant
+        if pending and cheap is None:
+            raise StoreError(f"seed {seed}: a pending case needs its cheap signature")
+        variants = tuple(variants)
         options_text = json.dumps(dict(options), sort_keys=True)
         sig_id = None if signature is None else signature.id
         with self._transaction() as conn:
             old = conn.execute("SELECT signature_id FROM cases WHERE seed = ?", (seed,)).fetchone()
             conn.execute(
                 "INSERT OR REPLACE INTO cases VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (seed, options_text, outcome, variant, sig_id, float(seconds), _now()),
+                (seed, options_text, outcome, ",".join(variants) or None, sig_id)
+                + (float(seconds), now()),
             )
+            conn.execute("DELETE FROM pending WHERE seed = ?", (seed,))
             if old is not None and old[0] is not None:
                 conn.execute("UPDATE signatures SET count = count - 1 WHERE id = ?", (old[0],))
+            if pending:
+                conn.execute(
+                    "INSERT INTO pending VALUES (?, ?, ?)",
+                    (seed, json.dumps(list(variants)), signature_json(cheap)),
+                )
             if signature is None:
                 return RecordResult(seed)
-            return self._upsert_signature(conn, seed, signature, known_link)
+            return self._upsert_signature(
+                conn, seed, signature, variants, known_link, cheap or signature, culprit
+            )
+
+    def resolve(
+        self,
+        seed: int,
+        signature: Signature,
+        variants: Sequence[str],
+        known_link: str | None = None,
+        culprit: str | None = None,
+    ) -> RecordResult:
+        """Count a pending case for its root-cause ``signature`` (seen in ``variants``)."""
+        seed = int(seed)
+        with self._transaction() as conn:
+            row = conn.execute("SELECT cheap FROM pending WHERE seed = ?", (seed,)).fetchone()
+            if row is None:
+                raise StoreError(f"seed {seed} is not pending in {self.directory}")
+            cheap = Signature.from_dict(json.loads(row[0]))
+            conn.execute("DELETE FROM pending WHERE seed = ?", (seed,))
+            conn.execute(
+                "UPDATE cases SET signature_id = ?, variant = ? WHERE seed = ?",
+                (signature.id, ",".join(variants) or None, seed),
+            )
+            return self._upsert_signature(
+                conn, seed, signature, tuple(variants), known_link, cheap, culprit
+            )
+
+    def pending_cases(self) -> list[tuple[int, tuple[str, ...], Signature, str]]:
+        """(seed, variants, cheap signature, options JSON) of each pending case, by seed."""
+        rows = self._conn.execute(
+            "SELECT pending.seed, pending.variants, pending.cheap, cases.options"
+            " FROM pending JOIN cases ON cases.seed = pending.seed ORDER BY pending.seed"
+        )
+        return [
+            (seed, tuple(json.loads(variants)), Signature.from_dict(json.loads(cheap)), options)
+            for seed, variants, cheap, options in rows
+        ]
 
     def _upsert_signature(
-        self, conn: sqlite3.Connection, seed: int, signature: Signature, known_link: str | None
+        self,
+        conn: sqlite3.Connection,
+        seed: int,
+        signature: Signature,
+        variants: tuple[str, ...],
+        known_link: str | None,
+        cheap: Signature,
+        culprit: str | None,
     ) -> RecordResult:
         sig_id = signature.id
         row = conn.execute(
-            "SELECT count, status FROM signatures WHERE id = ?", (sig_id,)
+            "SELECT count, status, variants FROM signatures WHERE id = ?", (sig_id,)
         ).fetchone()
         if row is None:
             status = FindingStatus.NEW if known_link is None else FindingStatus.KNOWN
-            sig_json = json.dumps(signature.to_dict(), sort_keys=True)
             conn.execute(
-                "INSERT INTO signatures (id, kind, variant, text, signature, count, first_seed,"
-                " status, known_link) VALUES (?, ?, ?, ?, ?, 1, ?, ?, ?)",
-                (sig_id, signature.kind, signature.variant, signature.text(), sig_json, seed)
-                + (status.value, known_link),
+                "INSERT INTO signatures (id, kind, variants, text, signature, cheap, count,"
+                " first_seed, status, known_link, culprit) VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?)",
+                (sig_id, signature.kind, json.dumps(list(variants)), signature.text())
+                + (signature_json(signature), signature_json(cheap), seed)
+                + (status.value, known_link, culprit),
             )
             return RecordResult(seed, sig_id, is_new=True, status=status, count=1)
         count, old_status = row[0], FindingStatus(row[1])
+        seen = list(dict.fromkeys([*json.loads(row[2]), *variants]))
         status = FindingStatus.KNOWN if known_link is not None else old_status
         status = FindingStatus.NEW if status is FindingStatus.FIXED else status
         conn.execute(
             "UPDATE signatures SET count = count + 1, first_seed = MIN(first_seed, ?),"
-            " status = ?, known_link = COALESCE(?, known_link) WHERE id = ?",
-            (seed, status.value, known_link, sig_id),
+            " status = ?, known_link = COALESCE(?, known_link), variants = ? WHERE id = ?",
+            (seed, status.value, known_link, json.dumps(seen), sig_id),
         )
         reopened = old_status is FindingStatus.FIXED and status is FindingStatus.NEW
         if reopened:
@@ -317,6 +304,10 @@ class FindingsStore:
             (int(original_nodes), int(minimized_nodes), str(repro_path)),
         )
 
+    def set_bisect(self, signature_id: str, text: str) -> None:
+        """Remember what the compiler bisector named for a finding."""
+        self._update_signature(signature_id, "bisect = ?", (text,))
+
     def set_status(self, signature_id: str, status: str, known_link: str | None = None) -> None:
         """Set a finding's status (a FindingStatus or its text); a ``known_link``
         replaces the stored link, None keeps it."""
@@ -328,7 +319,11 @@ class FindingsStore:
         )
 
     def import_rows(
-        self, cases: Iterable[CaseRow], findings: Iterable[FindingRow], meta: Mapping[str, Any]
+        self,
+        cases: Iterable[CaseRow],
+        findings: Iterable[FindingRow],
+        meta: Mapping[str, Any],
+        pending: Iterable[PendingRow] = (),
     ) -> None:
         """Add rows taken from another store, in one transaction: ``cases`` (their seeds
         must be new here), ``findings`` (replacing rows with the same id) and ``meta``
@@ -352,6 +347,7 @@ class FindingsStore:
             )
             rows = [(key, json.dumps(value, sort_keys=True)) for key, value in meta.items()]
             conn.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", rows)
+            conn.executemany("INSERT INTO pending VALUES (?, ?, ?)", map(astuple, pending))
 
     # --- reading ---------------------------------------------------------------------
 
@@ -366,12 +362,19 @@ class FindingsStore:
         ).fetchone()
         return None if row is None else FindingRow.from_row(row)
 
-    def export_rows(self) -> tuple[tuple[CaseRow, ...], tuple[FindingRow, ...]]:
-        """Every case (by seed) and every finding, read in one snapshot."""
+    def export_rows(
+        self,
+    ) -> tuple[tuple[CaseRow, ...], tuple[FindingRow, ...], tuple[PendingRow, ...]]:
+        """Every case (by seed), every finding and every pending case, in one snapshot."""
         with self._transaction("BEGIN DEFERRED") as conn:
             cases = conn.execute("SELECT * FROM cases ORDER BY seed").fetchall()  # CaseRow order
             findings = conn.execute(f"SELECT {FINDING_COLUMNS} FROM signatures").fetchall()
-        return tuple(CaseRow(*row) for row in cases), tuple(map(FindingRow.from_row, findings))
+            pending = conn.execute("SELECT * FROM pending ORDER BY seed").fetchall()
+        return (
+            tuple(CaseRow(*row) for row in cases),
+            tuple(map(FindingRow.from_row, findings)),
+            tuple(PendingRow(*row) for row in pending),
+        )
 
     def summary(self) -> StoreSummary:
         """Counts by outcome, totals, and every finding (new first, then by count)."""

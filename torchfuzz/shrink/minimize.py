@@ -19,7 +19,7 @@ from torchfuzz.backends.inputs import make_inputs
 from torchfuzz.backends.runner import check, node_values
 from torchfuzz.backends.signature import Signature, failure_signature
 from torchfuzz.backends.variants import Variant
-from torchfuzz.backends.worker import IsolatedRunner
+from torchfuzz.backends.worker import IsolatedRunner, RunnerKilled
 from torchfuzz.ir.graph import Graph
 from torchfuzz.ir.serialize import Case
 from torchfuzz.ir.types import TensorSpec
@@ -55,6 +55,9 @@ class MinimizeStats:
     invalid: int = 0  # rejected by verify or PyTorch before running
     by_pass: dict[str, int] = field(default_factory=dict)  # accepted per pass
     seconds: float = 0.0
+    # Why it stopped before a fixpoint: "candidates" or "seconds" (the budget ran out),
+    # "interrupted" (its runner was killed: Ctrl-C); None when it reached the fixpoint.
+    stopped: str | None = None
 
 
 class Minimizer:
@@ -67,11 +70,14 @@ class Minimizer:
         predicate: Predicate,
         max_candidates: int = 5000,
         confirm: int = 1,
+        max_seconds: float | None = None,
     ):
         self.current = graph
         self.seed = seed
         self.predicate = predicate
         self.max_candidates = max_candidates
+        self.max_seconds = max_seconds
+        self._deadline: float | None = None
         # Extra runs an interesting candidate must pass before it is accepted: bugs that read
         # out of bounds fail only sometimes once the tensors are tiny, and a repro that
         # fails only sometimes is no repro.
@@ -82,7 +88,13 @@ class Minimizer:
     # --- the one gate ----------------------------------------------------------------------
     def consider(self, candidate: Graph | None, pass_name: str) -> bool:
         """Accept `candidate` if it is valid, new, simpler and still interesting."""
-        if candidate is None or self.stats.candidates >= self.max_candidates:
+        if self.stats.candidates >= self.max_candidates:
+            self.stats.stopped = "candidates"
+            return False
+        if self._deadline is not None and time.monotonic() > self._deadline:
+            self.stats.stopped = "seconds"
+            return False
+        if candidate is None:
             return False
         key = candidate.content_hash()
         if key in self._seen:
@@ -191,11 +203,19 @@ class Minimizer:
                 return progressed
 
     def run(self) -> Graph:
-        """Reduce to a fixpoint: no pass can make the graph smaller while it still fails."""
+        """Reduce to a fixpoint (no pass can make the graph smaller while it still fails),
+        or until the budget runs out or the runner is killed: the smallest graph so far."""
         start = time.perf_counter()
+        if self.max_seconds is not None:
+            self._deadline = time.monotonic() + self.max_seconds
         self.current = reduce.eliminate_dead(self.current)
-        while any([self._run_pass(name, fn) for name, fn in self.PASSES]):
-            pass
+        try:
+            while any([self._run_pass(name, fn) for name, fn in self.PASSES]):
+                if self.stats.stopped:
+                    break
+        except RunnerKilled:
+            log.warning("minimization interrupted; keeping %d nodes", len(self.current))
+            self.stats.stopped = "interrupted"
         self.stats.seconds = time.perf_counter() - start
         return self.current
 
@@ -214,7 +234,7 @@ def run_signature(
     result = runner.run(Case(graph, seed), [variant], timeout)
     if result.outcome is not None:
         return failure_signature(result.outcome)
-    return result.signature(variant.name)
+    return result.signature()
 
 
 @dataclass
@@ -233,8 +253,10 @@ def minimize_case(
     timeout: float | None = None,
     max_candidates: int = 5000,
     confirm: int = 1,
+    max_seconds: float | None = None,
 ) -> MinimizeResult:
-    """Reduce a failing program while it fails with the same signature under `variant`."""
+    """Reduce a failing program while it fails with the same signature under `variant`,
+    within ``max_candidates`` runs and ``max_seconds`` (each run within ``timeout``)."""
     target = run_signature(graph, seed, variant, runner, timeout)
     if target is None:
         raise NothingToMinimize(f"seed {seed} does not fail under variant {variant.name}")
@@ -242,6 +264,6 @@ def minimize_case(
     def same_failure(candidate: Graph) -> bool:
         return run_signature(candidate, seed, variant, runner, timeout) == target
 
-    minimizer = Minimizer(graph, seed, same_failure, max_candidates, confirm)
+    minimizer = Minimizer(graph, seed, same_failure, max_candidates, confirm, max_seconds)
     reduced = minimizer.run()
     return MinimizeResult(reduced, target, minimizer.stats, len(graph))

@@ -1,0 +1,165 @@
+"""From a failing case to its root cause: localize or minimize, then name the bug.
+
+A crash's message and frames name the failing code, but what one run says of a wrong
+value (``mismatch: value``), a killed worker (``SIGABRT``) or a hang says little: a
+campaign against a backend with five miscompilations would report one finding.  So a
+campaign triages such a case before it buckets it, in a worker process
+(:class:`~torchfuzz.backends.worker.IsolatedRunner`) of its own:
+
+* **mismatch**: localize the first diverging node under the first failing variant and
+  ask the other failing variants whether they show it too
+  (:func:`~torchfuzz.backends.localize.localize_failing`); the root cause is the
+  culprit's :meth:`~torchfuzz.backends.localize.Culprit.key`.  When nothing localizes,
+  minimize and localize the minimized program; failing that, name its ops.
+* **killed, timeout**: minimize within the :class:`Budget` and name the ops of the
+  minimized program after the signal.
+
+Every run of a candidate gets a timeout scaled to the case's own runtime (its eager check,
+measured here), not the campaign's, so a hang costs seconds per candidate, not minutes;
+and a minimization stops at its budget of candidates and seconds, keeping the smallest
+program so far.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from torchfuzz.backends.localize import Localized
+from torchfuzz.backends.outcome import OutcomeKind
+from torchfuzz.backends.signature import Signature, root_signature
+from torchfuzz.backends.variants import Variant
+from torchfuzz.backends.worker import IsolatedRunner
+from torchfuzz.ir.graph import Graph
+from torchfuzz.ir.ops.base import Trait
+from torchfuzz.ir.serialize import Case
+from torchfuzz.shrink.minimize import MinimizeResult, NothingToMinimize, minimize_case
+
+log = logging.getLogger(__name__)
+
+__all__ = ["Budget", "Triaged", "candidate_timeout", "minimize_finding", "ops_key", "triage"]
+
+
+@dataclass(frozen=True, slots=True)
+class Budget:
+    """What one minimization may spend: ``candidates`` runs and ``seconds`` of wall time;
+    each run times out after ``factor`` times the case's own runtime, but never sooner
+    than ``floor`` seconds (one compile must fit) nor later than the campaign's timeout."""
+
+    candidates: int = 400
+    seconds: float = 300.0
+    factor: float = 10.0
+    floor: float = 10.0
+
+    def __post_init__(self) -> None:
+        if self.candidates < 1 or self.seconds <= 0 or self.factor <= 0 or self.floor <= 0:
+            raise ValueError(f"a minimization budget must be positive: {self}")
+
+
+@dataclass(frozen=True)
+class Triaged:
+    """A case's root cause: its ``signature``, the ``variants`` it was seen in, the
+    culprit's op pattern when localized, and the minimization done on the way (if any),
+    under ``variant``."""
+
+    signature: Signature
+    variants: tuple[str, ...]
+    culprit: str | None
+    minimized: MinimizeResult | None
+    variant: Variant
+
+
+def ops_key(graph: Graph) -> str:
+    """The ops of a (minimized) program, sorted and without in-place ``_``, e.g.
+    ``cumsum + flip``: the root cause of a failure nothing localizes."""
+    ops = {
+        node.op.name[:-1] if node.op.name.endswith("_") else node.op.name
+        for node in graph.nodes
+        if not node.op.has(Trait.CONSTANT)
+    }
+    return " + ".join(sorted(ops)) or "no ops"
+
+
+def candidate_timeout(
+    runner: IsolatedRunner, case: Case, budget: Budget, campaign_timeout: float
+) -> float:
+    """A timeout for each run of ``case``'s minimization: ``budget.factor`` times the
+    case's eager check (no compile; the floor covers one), within the budget's floor and
+    the campaign's timeout."""
+    result = runner.run(case, (), campaign_timeout)
+    own = result.seconds if result.outcome is not None else campaign_timeout
+    return min(campaign_timeout, max(budget.floor, budget.factor * own))
+
+
+def minimize_finding(
+    case: Case,
+    variant: Variant,
+    runner: IsolatedRunner,
+    budget: Budget,
+    campaign_timeout: float,
+) -> MinimizeResult:
+    """Minimize ``case`` under ``variant`` within ``budget``; NothingToMinimize when it
+    does not fail there any more."""
+    timeout = candidate_timeout(runner, case, budget, campaign_timeout)
+    log.info("seed %d: minimizing under %s, %.1f s per run", case.seed, variant.name, timeout)
+    return minimize_case(
+        case.graph,
+        case.seed,
+        variant,
+        runner,
+        timeout,
+        max_candidates=budget.candidates,
+        max_seconds=budget.seconds,
+    )
+
+
+def _localized(
+    runner: IsolatedRunner, case: Case, variants: Sequence[Variant], timeout: float
+) -> Localized | None:
+    """:func:`~torchfuzz.backends.localize.localize_failing` in the runner's worker."""
+    reply, failure = runner.request("localize", case, variants, timeout)
+    if failure is not None:
+        log.warning("seed %d: localization failed: %s", case.seed, failure.summary())
+        return None
+    found = reply["localized"]
+    return None if found is None else Localized.from_dict(found)
+
+
+def triage(
+    case: Case,
+    cheap: Signature,
+    failing: Sequence[str],
+    variants: Mapping[str, Variant],
+    runner: IsolatedRunner,
+    budget: Budget,
+    campaign_timeout: float,
+) -> Triaged:
+    """The root cause of ``case``, which failed with the ``cheap`` signature in the
+    ``failing`` variants (names of ``variants``); see the module docstring."""
+    chosen = [variants[name] for name in failing if name in variants]
+    if not chosen:
+        raise ValueError(f"seed {case.seed}: none of the failing variants {failing} is known")
+    first = chosen[0]
+    if cheap.kind is OutcomeKind.CRASH:
+        return Triaged(cheap, tuple(failing), None, None, first)
+    if cheap.kind is OutcomeKind.MISMATCH:
+        found = _localized(runner, case, chosen, campaign_timeout * max(4, len(case.graph)))
+        if found is not None:
+            culprit = found.culprit
+            signature = root_signature(cheap, culprit.key())
+            return Triaged(signature, found.variants, culprit.pattern(), None, first)
+    try:
+        reduced = minimize_finding(case, first, runner, budget, campaign_timeout)
+    except NothingToMinimize:
+        log.warning("seed %d no longer fails under %s; named by its ops", case.seed, first.name)
+        return Triaged(root_signature(cheap, ops_key(case.graph)), (first.name,), None, None, first)
+    if cheap.kind is OutcomeKind.MISMATCH:
+        small = Case(reduced.graph, case.seed, case.options, case.versions)
+        found = _localized(runner, small, [first], campaign_timeout * max(4, len(small.graph)))
+        if found is not None:
+            culprit = found.culprit
+            signature = root_signature(cheap, culprit.key())
+            return Triaged(signature, (first.name,), culprit.pattern(), reduced, first)
+    signature = root_signature(reduced.signature, ops_key(reduced.graph))
+    return Triaged(signature, (first.name,), None, reduced, first)
