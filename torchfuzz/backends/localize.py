@@ -33,16 +33,18 @@ from dataclasses import dataclass
 import networkx as nx
 import torch
 
+from torchfuzz.backends.decompose import aten_culprit
 from torchfuzz.backends.inputs import make_inputs
 from torchfuzz.backends.oracle import DEFAULT_POLICY, ComparisonPolicy
 from torchfuzz.backends.outcome import OutcomeKind, VariantResult
 from torchfuzz.backends.runner import check
+from torchfuzz.backends.signature import mismatch_flags, result_signature
 from torchfuzz.backends.variants import Variant
 from torchfuzz.ir.graph import Graph, Node
 from torchfuzz.ir.infer import evaluate_nodes, same_storage
 from torchfuzz.ir.ops.base import Trait
 from torchfuzz.ir.ops.view import CONTIGUOUS
-from torchfuzz.ir.types import Spec, TensorSpec, contiguous_strides, dtype_name
+from torchfuzz.ir.types import Spec, TensorSpec, contiguous_strides, dtype_name, parse_dtype
 from torchfuzz.passes.dce import DeadCodeElimination
 
 log = logging.getLogger(__name__)
@@ -98,6 +100,7 @@ class Culprit:
     dynamic: bool
     method: str = "outputs"
     result: str = "float"  # the dtype class of the node's value (see dtype_class)
+    aten: str | None = None  # the core aten op inside the node that diverges first
 
     def __post_init__(self) -> None:
         if not len(self.dtypes) == len(self.ranks) == len(self.layouts):
@@ -112,7 +115,9 @@ class Culprit:
                 operands.append(f"{dtype} {layout.value}")
             else:
                 operands.append(f"{dtype}[{rank}] {layout.value}")
-        return f"{self.op}({', '.join(operands)})" + (" dynamic" if self.dynamic else "")
+        inside = f" at {self.aten}" if self.aten is not None else ""
+        dynamic = " dynamic" if self.dynamic else ""
+        return f"{self.op}({', '.join(operands)}){inside}{dynamic}"
 
     def key(self) -> str:
         """What a root-cause signature holds of the culprit: the op without an in-place
@@ -121,6 +126,8 @@ class Culprit:
         layouts and operand dtypes stay out: one wrong kernel shows up with all of them
         (the pattern of the first example is shown next to the finding)."""
         op = self.op[:-1] if self.op.endswith("_") and not self.op.startswith("_") else self.op
+        if self.aten is not None:  # aten.mul.Tensor(float32, float32) -> float32
+            op = self.aten.split("(")[0].split(".")[1]
         return f"{op} -> {self.result}" + (" dynamic" if self.dynamic else "")
 
     def to_dict(self) -> dict[str, object]:
@@ -343,13 +350,19 @@ class Localized:
 
     culprit: Culprit
     variants: tuple[str, ...]
+    flags: tuple[str, ...] = ()  # of the culprit's own mismatch (signature.mismatch_flags)
 
     def to_dict(self) -> dict[str, object]:
-        return {"culprit": self.culprit.to_dict(), "variants": list(self.variants)}
+        return {
+            "culprit": self.culprit.to_dict(),
+            "variants": list(self.variants),
+            "flags": list(self.flags),
+        }
 
     @classmethod
     def from_dict(cls, data: dict) -> Localized:
-        return cls(Culprit.from_dict(data["culprit"]), tuple(data["variants"]))
+        culprit = Culprit.from_dict(data["culprit"])
+        return cls(culprit, tuple(data["variants"]), tuple(data.get("flags", ())))
 
 
 def localize_failing(
@@ -358,16 +371,27 @@ def localize_failing(
     variants: Sequence[Variant],
     policy: ComparisonPolicy = DEFAULT_POLICY,
 ) -> Localized | None:
-    """Localize in the first of ``variants`` (those that mismatched), then ask each other
-    whether the culprit's prefix mismatches under it too: the variants one bug shows in."""
+    """Localize in the first of ``variants`` (those that mismatched), name the core aten op
+    inside the culprit that diverges first (:func:`~torchfuzz.backends.decompose.aten_culprit`:
+    a broadcast ``mul`` bug shows as ``mul``, ``rms_norm`` or ``kron`` nodes), then ask each
+    other variant whether the culprit's prefix mismatches under it too: the variants one
+    bug shows in."""
     first, *others = variants
     culprit = localize(graph, seed, first, policy)
     if culprit is None:
         return None
+    inside = aten_culprit(graph, culprit.node, seed, first, policy)
+    if inside is not None:
+        result = culprit.result
+        if inside.out_dtype is not None:
+            result = dtype_class(parse_dtype(inside.out_dtype))
+        culprit = dataclasses.replace(culprit, aten=inside.text(), result=result)
     truncated = prefix(graph, culprit.node)
+    own = _result(truncated, seed, first, policy)
+    flags = mismatch_flags(result_signature(own)) if own.kind is OutcomeKind.MISMATCH else ()
     seen = [first] + [
         v for v in others if _result(truncated, seed, v, policy).kind is OutcomeKind.MISMATCH
     ]
     dynamic = all(is_dynamic(v) for v in seen)
     culprit = dataclasses.replace(culprit, dynamic=dynamic)
-    return Localized(culprit, tuple(v.name for v in seen))
+    return Localized(culprit, tuple(v.name for v in seen), flags)

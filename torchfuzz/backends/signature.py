@@ -62,6 +62,7 @@ __all__ = [
     "killed_signature",
     "normalize_message",
     "process_signature",
+    "mismatch_flags",
     "result_signature",
     "root_signature",
     "timeout_signature",
@@ -272,15 +273,22 @@ def failure_signature(outcome: Outcome) -> Signature | None:
 _MISMATCH_FLAGS = frozenset({"gradient", "written input", "second call"})
 
 
-def root_signature(cheap: Signature, root: str) -> Signature:
+def mismatch_flags(signature: Signature) -> tuple[str, ...]:
+    """What was wrong in a mismatch: ``gradient``, ``written input``, ``second call``."""
+    return tuple(part for part in signature.parts if part in _MISMATCH_FLAGS)
+
+
+def root_signature(cheap: Signature, root: str, flags: tuple[str, ...] | None = None) -> Signature:
     """The root-cause signature of a finding whose cheap signature is ``cheap``: ``root``
     (a culprit's op pattern, or the op pattern of the minimized program) replaces the
-    mismatch kind, or follows the signal of a killed or hung run.  A crash keeps
-    ``cheap``."""
+    mismatch kind, or follows the signal of a killed or hung run; a mismatch keeps the
+    ``flags`` of the culprit's own failure (default: ``cheap``'s, which may only show
+    where the program exposed a wrong value, e.g. through an input written in place).
+    A crash keeps ``cheap``."""
     if cheap.kind is OutcomeKind.CRASH:
         return cheap
     if cheap.kind is OutcomeKind.MISMATCH:
-        flags = tuple(part for part in cheap.parts if part in _MISMATCH_FLAGS)
+        flags = mismatch_flags(cheap) if flags is None else flags
         return Signature(cheap.kind, (root, *flags))
     return Signature(cheap.kind, (*cheap.parts, root))
 

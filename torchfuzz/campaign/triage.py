@@ -147,7 +147,7 @@ def triage(
         found = _localized(runner, case, chosen, campaign_timeout * max(4, len(case.graph)))
         if found is not None:
             culprit = found.culprit
-            signature = root_signature(cheap, culprit.key())
+            signature = root_signature(cheap, culprit.key(), found.flags)
             return Triaged(signature, found.variants, culprit.pattern(), None, first)
     try:
         reduced = minimize_finding(case, first, runner, budget, campaign_timeout)
@@ -159,7 +159,7 @@ def triage(
         found = _localized(runner, small, [first], campaign_timeout * max(4, len(small.graph)))
         if found is not None:
             culprit = found.culprit
-            signature = root_signature(cheap, culprit.key())
+            signature = root_signature(cheap, culprit.key(), found.flags)
             return Triaged(signature, (first.name,), culprit.pattern(), reduced, first)
     signature = root_signature(reduced.signature, ops_key(reduced.graph))
     return Triaged(signature, (first.name,), None, reduced, first)

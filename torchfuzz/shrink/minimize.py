@@ -21,6 +21,7 @@ from torchfuzz.backends.signature import Signature, failure_signature
 from torchfuzz.backends.variants import Variant
 from torchfuzz.backends.worker import IsolatedRunner, RunnerKilled
 from torchfuzz.ir.graph import Graph
+from torchfuzz.ir.ops.base import Trait
 from torchfuzz.ir.serialize import Case
 from torchfuzz.ir.types import TensorSpec
 from torchfuzz.passes.validate import ValidationError, verify
@@ -117,6 +118,13 @@ class Minimizer:
         return True
 
     # --- passes: each tries candidates from the current graph until one is accepted ---------
+    def _prefixes(self) -> Iterator[Graph | None]:
+        # Smallest first: a failure (a killed or hung run above all, which costs a new
+        # worker or a timeout) is reached after cheap passing runs of its upstream prefixes.
+        for node in self.current.nodes:
+            if not node.op.has(Trait.CONSTANT):
+                yield reduce.prefix(self.current, node.name)
+
     def _drop_outputs(self) -> Iterator[Graph | None]:
         for index in range(len(self.current.outputs)):
             yield reduce.drop_output(self.current, index)
@@ -178,6 +186,7 @@ class Minimizer:
                 yield reduce.set_values(self.current, inp.name, simpler)
 
     PASSES = (
+        ("prefix", _prefixes),
         ("drop_output", _drop_outputs),
         ("truncate", _truncate),
         ("cut_node", _cut_nodes),

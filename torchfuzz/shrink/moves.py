@@ -32,6 +32,15 @@ def drop_output(graph: Graph, index: int) -> Graph | None:
     return eliminate_dead(result)
 
 
+def prefix(graph: Graph, node: str) -> Graph | None:
+    """The program up to `node`, with `node` its only output (None when it already is)."""
+    if graph.is_input(node) or tuple(graph.outputs) == (node,):
+        return None
+    result = graph.copy()
+    result.set_outputs((node,))
+    return eliminate_dead(result)
+
+
 def truncate(graph: Graph, node: str) -> Graph | None:
     """Remove output node `node`, making its node operands outputs instead (the FX
     minifier's truncation: the failure may already be visible upstream)."""
