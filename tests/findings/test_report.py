@@ -39,9 +39,19 @@ def test_to_row_and_from_row_round_trip():
 
 
 def test_cells_prefer_the_minimized_repro_then_the_link():
-    assert _row().cells()[4:] == ("30 -> 2", "new", "out/findings/x/minimized/repro.py")
+    what = "crash: RuntimeError | boom <num> | torch/x.py:f"
+    minimized = ("30 -> 2", "new", what, "-", "out/findings/x/minimized/repro.py")
+    assert _row().cells()[4:] == minimized
     unminimized = _row(minimized_nodes=None, repro_path=None, known_link="https://k")
-    assert unminimized.size is None and unminimized.cells()[4:] == ("-", "new", "https://k")
+    assert unminimized.size is None
+    assert unminimized.cells()[4:] == ("-", "new", what, "-", "https://k")
+
+
+def test_cells_show_variants_culprit_and_bisection():
+    row = _row(culprit="mul(float32[2] contiguous, float32[1] contiguous)", bisect="inductor")
+    cells = row.cells()
+    assert cells[3] == "inductor, inductor_dynamic"
+    assert cells[7] == "mul(float32[2] contiguous, float32[1] contiguous) [inductor]"
 
 
 def test_summary_renders_a_table_line_per_finding():

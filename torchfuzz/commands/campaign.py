@@ -10,6 +10,7 @@ from pathlib import Path
 from torchfuzz.campaign.driver import CampaignConfig, run_campaign
 from torchfuzz.campaign.executors import EXECUTORS
 from torchfuzz.campaign.replay import ReplayVerdict, replay_findings
+from torchfuzz.campaign.triage import Budget
 from torchfuzz.commands import render
 from torchfuzz.commands.common import (
     Exit,
@@ -19,6 +20,7 @@ from torchfuzz.commands.common import (
     add_log_level,
     generator_options,
     open_campaign,
+    positive_float,
     positive_int,
     require_campaign,
     seed_range,
@@ -31,6 +33,7 @@ from torchfuzz.findings.merge import merge_stores
 from torchfuzz.findings.report import FindingStatus, StoreSummary
 
 _DEFAULT_SEEDS = range(0, 20)
+_BUDGET = Budget()
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -61,7 +64,33 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--minimize",
         action=argparse.BooleanOptionalAction,
         default=True,
-        help="minimize new findings at the end (default on)",
+        help="minimize new findings while checking goes on (default on)",
+    )
+    triage = fuzz.add_argument_group("triage and minimization, per finding")
+    triage.add_argument(
+        "--minimize-seconds",
+        type=positive_float,
+        default=_BUDGET.seconds,
+        help=f"wall-time budget of one minimization (default {_BUDGET.seconds:g})",
+    )
+    triage.add_argument(
+        "--minimize-candidates",
+        type=positive_int,
+        default=_BUDGET.candidates,
+        help=f"candidate runs of one minimization (default {_BUDGET.candidates})",
+    )
+    triage.add_argument(
+        "--run-timeout-floor",
+        type=positive_float,
+        default=_BUDGET.floor,
+        help="shortest timeout of one minimization run, which must fit a compile in a fresh"
+        f" worker; runs otherwise time out at {_BUDGET.factor:g}x the case's eager check"
+        f" (default {_BUDGET.floor:g})",
+    )
+    triage.add_argument(
+        "--triage-workers",
+        type=positive_int,
+        help="worker processes for triage and minimization (default: half of --workers)",
     )
     add_generator_flags(fuzz)
     add_check_flags(fuzz)
@@ -106,6 +135,12 @@ def _config(args: argparse.Namespace) -> CampaignConfig:
         timeout=args.timeout,
         known_issues=known,
         minimize=args.minimize,
+        budget=Budget(
+            candidates=args.minimize_candidates,
+            seconds=args.minimize_seconds,
+            floor=args.run_timeout_floor,
+        ),
+        triage_workers=args.triage_workers,
     )
 
 

@@ -26,9 +26,9 @@ from torchfuzz.findings.report import FindingStatus, StoreSummary
 from torchfuzz.generator.coverage import CoverageReport, OpCoverage
 
 _UNWRAPPED = 100_000  # the width off a terminal: a line is as long as its text
-_FINDING_COLUMNS = ("signature", "count", "first seed", "variant", "size", "status")
-_FINDING_TAIL = ("repro / link", "what")
-_WHAT = 100  # characters of a finding's signature text in the table
+_FINDING_COLUMNS = ("finding", "count", "first seed", "variants", "size", "status")
+_FINDING_TAIL = ("root cause", "culprit [bisect]", "repro / link")
+_WHAT = 100  # characters of a finding's root cause in the table
 
 
 def make_console(stream: TextIO) -> Console:
@@ -82,10 +82,12 @@ def store_summary(summary: StoreSummary) -> Group:
         Text("outcomes: " + ", ".join(f"{k} {n}" for k, n in summary.counts.items())),
         Text(f"findings: {len(summary.findings)} unique ({statuses})"),
     ]
+    if summary.pending:
+        lines.append(Text(f"pending: {summary.pending} failing cases not triaged yet (resume)"))
     if summary.findings:
         rows = (
-            (*f.cells(), f.text.removeprefix(f.signature_id + " ")[:_WHAT])
-            for f in summary.findings
+            (*cells[:6], cells[6][:_WHAT], *cells[7:])
+            for cells in (f.cells() for f in summary.findings)
         )
         columns = (*_FINDING_COLUMNS, *_FINDING_TAIL)
         lines.append(Padding(table(columns, rows, right=(1, 2)), (0, 0, 0, 2), expand=False))

@@ -95,9 +95,14 @@ class FindingRow:
         return f"{self.original_nodes} -> {self.minimized_nodes}"
 
     def cells(self) -> tuple[str, ...]:
-        """The columns of this finding in `torchfuzz report`'s table (before its text)."""
+        """The columns of this finding in `torchfuzz report`'s table: id, count, first
+        seed, variants, size, status, root cause, culprit (and bisection), repro or link."""
         where = self.repro_path or self.known_link or self.example_dir or "-"
         size, seed = self.size or "-", str(self.first_seed)
+        culprit = " ".join(
+            f"[{part}]" if part is self.bisect else part
+            for part in filter(None, (self.culprit, self.bisect))
+        )
         return (
             self.signature_id,
             str(self.count),
@@ -105,6 +110,8 @@ class FindingRow:
             ", ".join(self.variants),
             size,
             self.status.value,
+            self.text.removeprefix(self.signature_id + " "),
+            culprit or "-",
             where,
         )
 
@@ -126,6 +133,7 @@ class StoreSummary:
     total_cases: int
     total_seconds: float  # sum of the per-case seconds (worker time, not wall time)
     findings: tuple[FindingRow, ...]
+    pending: int = 0  # failing cases whose root cause is not known yet
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe dict."""
@@ -134,4 +142,5 @@ class StoreSummary:
             "total_cases": self.total_cases,
             "total_seconds": self.total_seconds,
             "findings": [finding.to_dict() for finding in self.findings],
+            "pending": self.pending,
         }

@@ -394,4 +394,5 @@ class FindingsStore:
             total_cases=sum(counts.values()),
             total_seconds=float(total_seconds),
             findings=tuple(FindingRow.from_row(row) for row in rows),
+            pending=self._conn.execute("SELECT COUNT(*) FROM pending").fetchone()[0],
         )
