@@ -22,6 +22,7 @@ import warnings
 from collections.abc import Callable
 from typing import Any
 
+from torchfuzz.backends.bisect import bisect
 from torchfuzz.backends.localize import localize_failing
 from torchfuzz.backends.runner import check
 from torchfuzz.backends.variants import Variant
@@ -54,10 +55,16 @@ def _localize(case: Case, variants: list[Variant]) -> dict[str, Any]:
     return {"localized": None if found is None else found.to_dict()}
 
 
+def _bisect(case: Case, variants: list[Variant]) -> dict[str, Any]:
+    found = bisect(case.graph, case.seed, variants[0])
+    return {"bisect": None if found is None else found.to_dict()}
+
+
 # request "op" -> what the worker does with the case and variants of the request
 _REQUESTS: dict[str, Callable[[Case, list[Variant]], dict[str, Any]]] = {
     "check": _check,
     "localize": _localize,
+    "bisect": _bisect,
 }
 
 

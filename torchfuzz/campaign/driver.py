@@ -14,113 +14,50 @@ cases and minimizes the findings left unminimized.
 
 from __future__ import annotations
 
+import collections
 import concurrent.futures
 import itertools
 import json
 import logging
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-from torchfuzz.backends.outcome import CaseKind, OutcomeKind
-from torchfuzz.backends.python import to_python
+from torchfuzz.backends.outcome import OutcomeKind
 from torchfuzz.backends.signature import Signature
-from torchfuzz.backends.variants import Variant
 from torchfuzz.backends.worker import RunnerKilled, WorkerError
 from torchfuzz.campaign.artifacts import write_minimized
+from torchfuzz.campaign.config import CampaignConfig, CaseResult, finding_files
 from torchfuzz.campaign.executors import Executor, Verdict, make_executor
 from torchfuzz.campaign.pool import RunnerPool
 from torchfuzz.campaign.progress import Progress
-from torchfuzz.campaign.triage import Budget, Triaged, minimize_finding, triage
+from torchfuzz.campaign.triage import (
+    Triaged,
+    bisect_finding,
+    minimize_finding,
+    ops_of,
+    triage,
+)
 from torchfuzz.findings.atomic import write_files_atomically
-from torchfuzz.findings.known_issues import KnownIssues
-from torchfuzz.findings.layout import CampaignDir, FindingDir
+from torchfuzz.findings.layout import CampaignDir
 from torchfuzz.findings.report import FindingStatus, StoreSummary
 from torchfuzz.findings.store import FindingsStore
 from torchfuzz.generator.case import generate_case
 from torchfuzz.generator.options import GeneratorOptions
-from torchfuzz.ir.dot import to_dot
-from torchfuzz.ir.graph import Graph
 from torchfuzz.ir.serialize import Case
 from torchfuzz.shrink.minimize import MinimizeResult, NothingToMinimize
 
 log = logging.getLogger(__name__)
 
 _TICK = 1.0  # seconds between progress callbacks while cases are in flight
-TRIAGE, MINIMIZE = "triage", "minimize"  # the kinds of job of the triage workers
-
-
-@dataclass(frozen=True)
-class CampaignConfig:
-    """What a campaign runs: `seeds` (a range) or `time_limit` seconds of fresh seeds."""
-
-    out: Path
-    variants: tuple[Variant, ...]
-    options: GeneratorOptions = GeneratorOptions()
-    seeds: range | None = None
-    time_limit: float | None = None
-    workers: int | None = None  # None: one per core (local) or per cluster CPU (ray)
-    timeout: float = 300.0
-    known_issues: KnownIssues | None = None
-    minimize: bool = True
-    budget: Budget = Budget()  # of each triage minimization and each finding's
-    triage_workers: int | None = None  # None: half the workers (at least one)
-    recycle_after: int = 200
-    executor: str = "local"
-    address: str | None = None  # of a Ray cluster, with executor="ray"
-
-    def __post_init__(self) -> None:
-        if (self.seeds is None) == (self.time_limit is None):
-            raise ValueError("a campaign needs seeds or a time limit, not both")
-        if self.workers is not None and self.workers < 1:
-            raise ValueError("a campaign needs at least one worker")
-
-
-@dataclass(frozen=True)
-class CaseResult:
-    """The verdict on one case, as the driver records it."""
-
-    case: Case
-    verdict: Verdict
-
-    @property
-    def seed(self) -> int:
-        return self.case.seed
-
-    @property
-    def graph(self) -> Graph:
-        return self.case.graph
-
-    @property
-    def outcome_kind(self) -> CaseKind:
-        return self.verdict.outcome_kind
-
-    @property
-    def variants(self) -> tuple[str, ...]:
-        return self.verdict.variants
-
-    @property
-    def signature(self) -> Signature | None:
-        return self.verdict.signature
+# The bisector re-runs a failure in process: only failures that return an outcome.
+BISECTABLE = frozenset({OutcomeKind.CRASH, OutcomeKind.MISMATCH})
+TRIAGE, MINIMIZE, BISECT = "triage", "minimize", "bisect"  # the triage workers' jobs
 
 
 def _seed_stream(config: CampaignConfig, done: set[int]) -> Iterator[int]:
     seeds = config.seeds if config.seeds is not None else itertools.count()
     return (s for s in seeds if s not in done)
-
-
-def finding_files(
-    case: Case, signature: Signature, variant: str, config: CampaignConfig
-) -> dict[str, str]:
-    """Artifacts of a finding's first example: case, full script, graph."""
-    variants = [v for v in config.variants if v.name == variant] or list(config.variants)
-    return {
-        FindingDir.CASE: case.to_json(),
-        FindingDir.REPRO: to_python(case.graph, case.seed, variants, header=signature.text()),
-        FindingDir.DOT: to_dot(case.graph),
-    }
 
 
 class Campaign:
@@ -141,6 +78,9 @@ class Campaign:
         self.progress = Progress(time_limit=config.time_limit)
         self._variants = {v.name: v for v in config.variants}
         self._jobs: dict[concurrent.futures.Future, tuple[str, Case, Any]] = {}
+        self._queue: collections.deque[tuple[str, Case, Any]] = collections.deque()
+        self._slots = 1  # jobs run at once: a share of the workers while checking, then all
+        self._hints: dict[Signature, set[str]] = collections.defaultdict(set)
         self._stopping = False
 
     # --- recording (driver thread only) ---------------------------------------------------
@@ -224,28 +164,45 @@ class Campaign:
             signature.id, reduced.original_nodes, len(reduced.graph), directory.repro
         )
         self.progress.minimized += 1
+        if self.config.bisect and signature.kind in BISECTABLE:
+            small = Case(reduced.graph, case.seed, case.options, case.versions)
+            self._submit(BISECT, small, (signature, variant))
 
     # --- triage and minimization jobs ---------------------------------------------------
 
     def _submit(self, kind: str, case: Case, detail: Any) -> None:
-        """Start a triage or minimization job (none once the campaign is stopping: a pending
-        case or an unminimized finding is taken up by the next run)."""
-        if self._stopping:
-            return
+        """Queue a triage, minimization or bisection job (none once the campaign is
+        stopping: a pending case or an unminimized finding is taken up by the next run)."""
+        if not self._stopping:
+            self._queue.append((kind, case, detail))
+            self._pump()
+
+    def _pump(self) -> None:
+        """Start queued jobs while fewer than ``self._slots`` run."""
+        while self._queue and len(self._jobs) < self._slots and not self._stopping:
+            self._start(*self._queue.popleft())
+        self.progress.triaging = len(self._jobs) + len(self._queue)
+
+    def _start(self, kind: str, case: Case, detail: Any) -> None:
+        limits: dict[str, Any] = {"campaign_timeout": self.config.timeout}
         if kind == TRIAGE:
             cheap, failing = detail
             job: tuple = (triage, case, cheap, failing, self._variants)
-        else:
+            limits["budget"] = self.config.budget
+            limits["hints"] = frozenset(self._hints[cheap])
+        elif kind == MINIMIZE:
             signature, variant = detail
             job = (minimize_finding, case, self._variants[variant])
-        budget = {"budget": self.config.budget, "campaign_timeout": self.config.timeout}
-        future = self._pool.submit(*job, **budget)
+            limits["budget"] = self.config.budget
+        else:
+            signature, variant = detail
+            job = (bisect_finding, case, self._variants[variant])
+        future = self._pool.submit(*job, **limits)
         self._jobs[future] = (kind, case, detail)
-        self.progress.triaging = len(self._jobs)
 
     def _finish(self, store: FindingsStore, future: concurrent.futures.Future) -> None:
         kind, case, detail = self._jobs.pop(future)
-        self.progress.triaging = len(self._jobs)
+        self._pump()
         try:
             result = future.result()
         except NothingToMinimize:
@@ -257,10 +214,15 @@ class Campaign:
             log.error("seed %d: %s failed: %s", case.seed, kind, exc)
             return
         if kind == TRIAGE:
+            if result.minimized is not None:
+                self._hints[detail[0]] |= ops_of(result.minimized.graph)
             self._triaged(store, case, result)
-        else:
+        elif kind == MINIMIZE:
             signature, variant = detail
             self._write_minimized(store, signature, case, variant, result)
+        elif result is not None:
+            signature, variant = detail
+            store.set_bisect(signature.id, result.text())
 
     def _resume(self, store: FindingsStore) -> None:
         """Triage the pending cases and minimize the new findings an earlier run left."""
@@ -297,10 +259,14 @@ class Campaign:
                 config.recycle_after,
                 config.address,
             )
-            self._pool = RunnerPool(config.triage_workers or max(1, executor.workers // 2))
+            share = config.triage_workers or max(1, executor.workers // 2)
+            self._pool = RunnerPool(max(share, executor.workers))
             try:
+                self._slots = share
                 self._resume(store)
                 self._check_seeds(store, executor, _seed_stream(config, done))
+                self._slots = self._pool.workers  # checking is done: every worker triages
+                self._pump()
                 self._drain(store)
             except BaseException:
                 self._stopping = True
@@ -322,7 +288,7 @@ class Campaign:
         in_flight: dict[concurrent.futures.Future[Verdict], Case] = {}
         while True:
             # Triage jobs take workers' share of the machine (at least one keeps checking).
-            free = max(1, executor.workers - min(len(self._jobs), self._pool.workers))
+            free = max(1, executor.workers - len(self._jobs))
             while len(in_flight) < 2 * free and (deadline is None or time.monotonic() < deadline):
                 seed = next(seeds, None)
                 if seed is None:

@@ -65,6 +65,8 @@ class Snapshot:
     unique: int
     in_flight: int
     resumed: int
+    triaging: int = 0
+    minimized: int = 0
 
     @property
     def failures(self) -> tuple[tuple[str, int], ...]:
@@ -101,6 +103,8 @@ def snapshot(progress: Progress, now: float | None = None) -> Snapshot:
         unique=progress.unique,
         in_flight=progress.in_flight,
         resumed=progress.skipped_done,
+        triaging=progress.triaging,
+        minimized=progress.minimized,
     )
 
 
@@ -157,6 +161,8 @@ def render_line(progress: Progress, now: float | None = None) -> str:
         f"outcomes: {_pairs(snap.outcomes, ' ', ', ')}" if snap.outcomes else "outcomes: none yet",
         f"unique findings {snap.unique}",
         f"in flight {snap.in_flight}",
+        f"triaging {snap.triaging}" if snap.triaging else "",
+        f"minimized {snap.minimized}" if snap.minimized else "",
         f"resumed {snap.resumed} recorded earlier" if snap.resumed else "",
     ]
     return "; ".join(field for field in fields if field)

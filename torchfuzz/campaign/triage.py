@@ -26,6 +26,7 @@ import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from torchfuzz.backends.bisect import BisectResult
 from torchfuzz.backends.localize import Localized
 from torchfuzz.backends.outcome import OutcomeKind
 from torchfuzz.backends.signature import Signature, root_signature
@@ -38,7 +39,16 @@ from torchfuzz.shrink.minimize import MinimizeResult, NothingToMinimize, minimiz
 
 log = logging.getLogger(__name__)
 
-__all__ = ["Budget", "Triaged", "candidate_timeout", "minimize_finding", "ops_key", "triage"]
+__all__ = [
+    "Budget",
+    "Triaged",
+    "bisect_finding",
+    "candidate_timeout",
+    "minimize_finding",
+    "ops_key",
+    "ops_of",
+    "triage",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,14 +80,15 @@ class Triaged:
     variant: Variant
 
 
+def ops_of(graph: Graph) -> frozenset[str]:
+    """The names of the ops a program calls (not its constants)."""
+    return frozenset(node.op.name for node in graph.nodes if not node.op.has(Trait.CONSTANT))
+
+
 def ops_key(graph: Graph) -> str:
     """The ops of a (minimized) program, sorted and without in-place ``_``, e.g.
     ``cumsum + flip``: the root cause of a failure nothing localizes."""
-    ops = {
-        node.op.name[:-1] if node.op.name.endswith("_") else node.op.name
-        for node in graph.nodes
-        if not node.op.has(Trait.CONSTANT)
-    }
+    ops = {name[:-1] if name.endswith("_") else name for name in ops_of(graph)}
     return " + ".join(sorted(ops)) or "no ops"
 
 
@@ -98,9 +109,10 @@ def minimize_finding(
     runner: IsolatedRunner,
     budget: Budget,
     campaign_timeout: float,
+    hints: frozenset[str] = frozenset(),
 ) -> MinimizeResult:
-    """Minimize ``case`` under ``variant`` within ``budget``; NothingToMinimize when it
-    does not fail there any more."""
+    """Minimize ``case`` under ``variant`` within ``budget`` (trying nodes of the ``hints``
+    ops alone first); NothingToMinimize when it does not fail there any more."""
     timeout = candidate_timeout(runner, case, budget, campaign_timeout)
     log.info("seed %d: minimizing under %s, %.1f s per run", case.seed, variant.name, timeout)
     return minimize_case(
@@ -111,7 +123,24 @@ def minimize_finding(
         timeout,
         max_candidates=budget.candidates,
         max_seconds=budget.seconds,
+        hints=hints,
     )
+
+
+def bisect_finding(
+    case: Case, variant: Variant, runner: IsolatedRunner, campaign_timeout: float
+) -> BisectResult | None:
+    """What the compiler bisector names for ``case`` failing under an Inductor
+    ``variant`` (:func:`~torchfuzz.backends.bisect.bisect`, in the runner's worker), or
+    None (another backend, nothing found, or the worker died doing it)."""
+    if variant.backend != "inductor":
+        return None
+    reply, failure = runner.request("bisect", case, [variant], campaign_timeout * 8)
+    if failure is not None:
+        log.warning("seed %d: bisection failed: %s", case.seed, failure.summary())
+        return None
+    found = reply["bisect"]
+    return None if found is None else BisectResult.from_dict(found)
 
 
 def _localized(
@@ -134,9 +163,11 @@ def triage(
     runner: IsolatedRunner,
     budget: Budget,
     campaign_timeout: float,
+    hints: frozenset[str] = frozenset(),
 ) -> Triaged:
     """The root cause of ``case``, which failed with the ``cheap`` signature in the
-    ``failing`` variants (names of ``variants``); see the module docstring."""
+    ``failing`` variants (names of ``variants``); see the module docstring.  ``hints``
+    are the ops earlier cases of this cheap signature minimized to."""
     chosen = [variants[name] for name in failing if name in variants]
     if not chosen:
         raise ValueError(f"seed {case.seed}: none of the failing variants {failing} is known")
@@ -150,7 +181,7 @@ def triage(
             signature = root_signature(cheap, culprit.key(), found.flags)
             return Triaged(signature, found.variants, culprit.pattern(), None, first)
     try:
-        reduced = minimize_finding(case, first, runner, budget, campaign_timeout)
+        reduced = minimize_finding(case, first, runner, budget, campaign_timeout, hints)
     except NothingToMinimize:
         log.warning("seed %d no longer fails under %s; named by its ops", case.seed, first.name)
         return Triaged(root_signature(cheap, ops_key(case.graph)), (first.name,), None, None, first)

@@ -88,6 +88,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         f" (default {_BUDGET.floor:g})",
     )
     triage.add_argument(
+        "--bisect",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="name the Inductor subsystem a minimized finding needs (CompilerBisector; default on)",
+    )
+    triage.add_argument(
         "--triage-workers",
         type=positive_int,
         help="worker processes for triage and minimization (default: half of --workers)",
@@ -141,6 +147,7 @@ def _config(args: argparse.Namespace) -> CampaignConfig:
             floor=args.run_timeout_floor,
         ),
         triage_workers=args.triage_workers,
+        bisect=args.bisect,
     )
 
 

@@ -49,6 +49,8 @@ def _parts(snap: Snapshot) -> list[tuple[float, str | None]]:
         *((1 + i / 100, f"{kind}:{n}") for i, (kind, n) in enumerate(snap.failures)),
         (2, f"unique:{snap.unique}"),
         (8, f"running:{snap.in_flight}" if snap.in_flight else ""),
+        (2.5, f"triaging:{snap.triaging}" if snap.triaging else ""),
+        (8.5, f"minimized:{snap.minimized}" if snap.minimized else ""),
         (9, f"resumed:{snap.resumed}" if snap.resumed else ""),
     ]
     return [(rank, text) for rank, text in parts if text != ""]

@@ -72,8 +72,12 @@ class Minimizer:
         max_candidates: int = 5000,
         confirm: int = 1,
         max_seconds: float | None = None,
+        hints: frozenset[str] = frozenset(),
     ):
         self.current = graph
+        # Ops that earlier failures of this kind reduced to: their nodes are tried alone
+        # first, so a case with a known trigger takes one candidate, not a minimization.
+        self.hints = hints
         self.seed = seed
         self.predicate = predicate
         self.max_candidates = max_candidates
@@ -124,6 +128,20 @@ class Minimizer:
         for node in self.current.nodes:
             if not node.op.has(Trait.CONSTANT):
                 yield reduce.prefix(self.current, node.name)
+
+    def _isolated(self, only_hinted: bool) -> Iterator[Graph | None]:
+        values = None
+        for node in self.current.nodes:
+            if node.op.has(Trait.CONSTANT) or (only_hinted and node.op.name not in self.hints):
+                continue
+            values = values or node_values(self.current, self.seed)
+            yield reduce.isolate(self.current, node.name, values)
+
+    def _isolate_hinted(self) -> Iterator[Graph | None]:
+        return self._isolated(only_hinted=True)
+
+    def _isolate(self) -> Iterator[Graph | None]:
+        return self._isolated(only_hinted=False)
 
     def _drop_outputs(self) -> Iterator[Graph | None]:
         for index in range(len(self.current.outputs)):
@@ -186,7 +204,9 @@ class Minimizer:
                 yield reduce.set_values(self.current, inp.name, simpler)
 
     PASSES = (
+        ("isolate_hinted", _isolate_hinted),
         ("prefix", _prefixes),
+        ("isolate", _isolate),
         ("drop_output", _drop_outputs),
         ("truncate", _truncate),
         ("cut_node", _cut_nodes),
@@ -263,6 +283,7 @@ def minimize_case(
     max_candidates: int = 5000,
     confirm: int = 1,
     max_seconds: float | None = None,
+    hints: frozenset[str] = frozenset(),
 ) -> MinimizeResult:
     """Reduce a failing program while it fails with the same signature under `variant`,
     within ``max_candidates`` runs and ``max_seconds`` (each run within ``timeout``)."""
@@ -273,6 +294,6 @@ def minimize_case(
     def same_failure(candidate: Graph) -> bool:
         return run_signature(candidate, seed, variant, runner, timeout) == target
 
-    minimizer = Minimizer(graph, seed, same_failure, max_candidates, confirm, max_seconds)
+    minimizer = Minimizer(graph, seed, same_failure, max_candidates, confirm, max_seconds, hints)
     reduced = minimizer.run()
     return MinimizeResult(reduced, target, minimizer.stats, len(graph))

@@ -86,6 +86,18 @@ def cut_to_input(graph: Graph, node: str, value: Any) -> Graph:
     return eliminate_dead(result)
 
 
+def isolate(graph: Graph, node: str, values: dict[str, Any]) -> Graph | None:
+    """`node` alone: its prefix with every operand node cut to an input holding its value
+    (`values`, as the node saw it); None for an input or a node that is alone already."""
+    if graph.is_input(node):
+        return None
+    result = prefix(graph, node) or graph
+    for operand in dict.fromkeys(graph.node(node).inputs):
+        if not graph.is_input(operand) and operand in {n.name for n in result.nodes}:
+            result = cut_to_input(result, operand, values[operand])
+    return None if len(result) == len(graph) and result.outputs == graph.outputs else result
+
+
 def reshape_input(graph: Graph, name: str, shape: tuple[int, ...]) -> Graph | None:
     """Give a tensor input a new (dense) shape; seeded data follows, literal data is dropped
     back to seeded data of the same domain."""
