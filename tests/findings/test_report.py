@@ -23,6 +23,7 @@ def _row(**changes):
         minimized_nodes=2,
         original_nodes=30,
         repro_path="out/findings/x/minimized/repro.py",
+        minimize_seconds=None,
         culprit=None,
         bisect=None,
         signature=BOOM,

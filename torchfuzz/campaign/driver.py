@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import collections
 import concurrent.futures
+import dataclasses
 import itertools
 import json
 import logging
@@ -131,15 +132,18 @@ class Campaign:
         known: str | None,
         minimized: MinimizeResult | None,
     ) -> None:
-        """Write a new finding's example and minimize it (or write its minimization)."""
+        """Write a new finding's example and minimize it; a node-only minimization from
+        triage is written at once and minimized on from there."""
         finding = CampaignDir(self.config.out).finding(signature.id)
         write_files_atomically(finding.path, finding_files(case, signature, variant, self.config))
         store.set_example_dir(signature.id, finding.path)
         self.progress.unique += 1
+        start = case
         if minimized is not None:
-            self._write_minimized(store, signature, case, variant, minimized)
-        elif self.config.minimize and known is None:
-            self._submit(MINIMIZE, case, (signature, variant))
+            self._write_minimized(store, signature, case, variant, minimized, bisect=False)
+            start = Case(minimized.graph, case.seed, case.options, case.versions)
+        if self.config.minimize and known is None:
+            self._submit(MINIMIZE, start, (signature, variant, case, minimized))
 
     def _triaged(self, store: FindingsStore, case: Case, triaged: Triaged) -> None:
         known = self._known(triaged.signature, triaged.variants)
@@ -157,14 +161,19 @@ class Campaign:
         case: Case,
         variant: str,
         reduced: MinimizeResult,
+        bisect: bool = True,
     ) -> None:
         directory = CampaignDir(self.config.out).finding(signature.id).minimized
         write_minimized(directory.path, case, reduced, self._variants[variant], signature)
         store.set_minimized(
-            signature.id, reduced.original_nodes, len(reduced.graph), directory.repro
+            signature.id,
+            reduced.original_nodes,
+            len(reduced.graph),
+            directory.repro,
+            reduced.stats.seconds,
         )
         self.progress.minimized += 1
-        if self.config.bisect and signature.kind in BISECTABLE:
+        if bisect and self.config.bisect and signature.kind in BISECTABLE:
             small = Case(reduced.graph, case.seed, case.options, case.versions)
             self._submit(BISECT, small, (signature, variant))
 
@@ -191,7 +200,7 @@ class Campaign:
             limits["budget"] = self.config.budget
             limits["hints"] = frozenset(self._hints[cheap])
         elif kind == MINIMIZE:
-            signature, variant = detail
+            signature, variant, *_ = detail
             job = (minimize_finding, case, self._variants[variant])
             limits["budget"] = self.config.budget
         else:
@@ -218,8 +227,15 @@ class Campaign:
                 self._hints[detail[0]] |= ops_of(result.minimized.graph)
             self._triaged(store, case, result)
         elif kind == MINIMIZE:
-            signature, variant = detail
-            self._write_minimized(store, signature, case, variant, result)
+            signature, variant, original, earlier = detail
+            if earlier is not None:  # minimized on from triage's node-only result
+                seconds = earlier.stats.seconds + result.stats.seconds
+                result = dataclasses.replace(
+                    result,
+                    original_nodes=earlier.original_nodes,
+                    stats=dataclasses.replace(result.stats, seconds=seconds),
+                )
+            self._write_minimized(store, signature, original, variant, result)
         elif result is not None:
             signature, variant = detail
             store.set_bisect(signature.id, result.text())
@@ -238,7 +254,7 @@ class Campaign:
                 continue
             if path.exists() and row.variant in self._variants:
                 case = Case.from_json(path.read_text())
-                self._submit(MINIMIZE, case, (row.signature, row.variant))
+                self._submit(MINIMIZE, case, (row.signature, row.variant, case, None))
 
     # --- the run ------------------------------------------------------------------------
 

@@ -14,8 +14,8 @@ campaign triages such a case before it buckets it, in a worker process
 * **killed, timeout**: minimize within the :class:`Budget` and name the ops of the
   minimized program after the signal.
 
-Every run of a candidate gets a timeout scaled to the case's own runtime (its eager check,
-measured here), not the campaign's, so a hang costs seconds per candidate, not minutes;
+Every run of a candidate gets a timeout scaled to the case's own runtime (its check under
+Dynamo's ``eager`` backend, measured here), not the campaign's, so a hang costs seconds per candidate, not minutes;
 and a minimization stops at its budget of candidates and seconds, keeping the smallest
 program so far.
 """
@@ -30,7 +30,7 @@ from torchfuzz.backends.bisect import BisectResult
 from torchfuzz.backends.localize import Localized
 from torchfuzz.backends.outcome import OutcomeKind
 from torchfuzz.backends.signature import Signature, root_signature
-from torchfuzz.backends.variants import Variant
+from torchfuzz.backends.variants import Variant, get_variant
 from torchfuzz.backends.worker import IsolatedRunner
 from torchfuzz.ir.graph import Graph
 from torchfuzz.ir.ops.base import Trait
@@ -70,8 +70,8 @@ class Budget:
 @dataclass(frozen=True)
 class Triaged:
     """A case's root cause: its ``signature``, the ``variants`` it was seen in, the
-    culprit's op pattern when localized, and the minimization done on the way (if any),
-    under ``variant``."""
+    culprit's op pattern when localized, and the node-only minimization done on the way
+    (if any), under ``variant``."""
 
     signature: Signature
     variants: tuple[str, ...]
@@ -96,9 +96,10 @@ def candidate_timeout(
     runner: IsolatedRunner, case: Case, budget: Budget, campaign_timeout: float
 ) -> float:
     """A timeout for each run of ``case``'s minimization: ``budget.factor`` times the
-    case's eager check (no compile; the floor covers one), within the budget's floor and
-    the campaign's timeout."""
-    result = runner.run(case, (), campaign_timeout)
+    case's check under Dynamo with the ``eager`` backend (tracing and running, but no
+    compiler; the floor covers one compile), within the budget's floor and the
+    campaign's timeout."""
+    result = runner.run(case, (get_variant("eager"),), campaign_timeout)
     own = result.seconds if result.outcome is not None else campaign_timeout
     return min(campaign_timeout, max(budget.floor, budget.factor * own))
 
@@ -110,9 +111,11 @@ def minimize_finding(
     budget: Budget,
     campaign_timeout: float,
     hints: frozenset[str] = frozenset(),
+    nodes_only: bool = False,
 ) -> MinimizeResult:
     """Minimize ``case`` under ``variant`` within ``budget`` (trying nodes of the ``hints``
-    ops alone first); NothingToMinimize when it does not fail there any more."""
+    ops alone first; only removing nodes if ``nodes_only``); NothingToMinimize when it
+    does not fail there any more."""
     timeout = candidate_timeout(runner, case, budget, campaign_timeout)
     log.info("seed %d: minimizing under %s, %.1f s per run", case.seed, variant.name, timeout)
     return minimize_case(
@@ -124,6 +127,7 @@ def minimize_finding(
         max_candidates=budget.candidates,
         max_seconds=budget.seconds,
         hints=hints,
+        nodes_only=nodes_only,
     )
 
 
@@ -181,7 +185,11 @@ def triage(
             signature = root_signature(cheap, culprit.key(), found.flags)
             return Triaged(signature, found.variants, culprit.pattern(), None, first)
     try:
-        reduced = minimize_finding(case, first, runner, budget, campaign_timeout, hints)
+        # Which ops the failure needs is all bucketing asks: the sizes and values of a new
+        # finding's repro are minimized later, from this small program.
+        reduced = minimize_finding(
+            case, first, runner, budget, campaign_timeout, hints, nodes_only=True
+        )
     except NothingToMinimize:
         log.warning("seed %d no longer fails under %s; named by its ops", case.seed, first.name)
         return Triaged(root_signature(cheap, ops_key(case.graph)), (first.name,), None, None, first)

@@ -84,7 +84,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         type=positive_float,
         default=_BUDGET.floor,
         help="shortest timeout of one minimization run, which must fit a compile in a fresh"
-        f" worker; runs otherwise time out at {_BUDGET.factor:g}x the case's eager check"
+        f" worker; runs otherwise time out at {_BUDGET.factor:g}x the case's check under"
+        " Dynamo's eager backend"
         f" (default {_BUDGET.floor:g})",
     )
     triage.add_argument(

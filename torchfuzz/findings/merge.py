@@ -225,6 +225,7 @@ def _merged_finding(dest: Path, holders: Sequence[tuple[Path, FindingRow]]) -> F
         minimized_nodes=best.minimized_nodes if best else None,
         original_nodes=best.original_nodes if best else None,
         repro_path=str(FindingDir(target).minimized.repro) if best else None,
+        minimize_seconds=best.minimize_seconds if best else None,
     )
 
 

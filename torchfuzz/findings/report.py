@@ -30,7 +30,8 @@ class FindingStatus(str, enum.Enum):
 # The signatures-table columns, in the order FindingRow.from_row expects them.
 FINDING_COLUMNS = (
     "id, kind, variants, text, count, first_seed, status, known_link, example_dir,"
-    " minimized_nodes, original_nodes, repro_path, culprit, bisect, signature, cheap"
+    " minimized_nodes, original_nodes, repro_path, minimize_seconds, culprit, bisect,"
+    " signature, cheap"
 )
 
 
@@ -56,6 +57,7 @@ class FindingRow:
     minimized_nodes: int | None
     original_nodes: int | None
     repro_path: str | None
+    minimize_seconds: float | None
     culprit: str | None
     bisect: str | None
     signature: Signature

@@ -57,6 +57,7 @@ CREATE TABLE signatures (
     minimized_nodes INTEGER,
     original_nodes INTEGER,
     repro_path TEXT,
+    minimize_seconds REAL,
     culprit TEXT,
     bisect TEXT
 );

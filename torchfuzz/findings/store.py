@@ -296,12 +296,14 @@ class FindingsStore:
         original_nodes: int,
         minimized_nodes: int,
         repro_path: Path | str,
+        seconds: float | None = None,
     ) -> None:
-        """Remember the minimization result (sizes in nodes, path of ``repro.py``)."""
+        """Remember the minimization result (sizes in nodes, path of ``repro.py``, the
+        seconds it took)."""
         self._update_signature(
             signature_id,
-            "original_nodes = ?, minimized_nodes = ?, repro_path = ?",
-            (int(original_nodes), int(minimized_nodes), str(repro_path)),
+            "original_nodes = ?, minimized_nodes = ?, repro_path = ?, minimize_seconds = ?",
+            (int(original_nodes), int(minimized_nodes), str(repro_path), seconds),
         )
 
     def set_bisect(self, signature_id: str, text: str) -> None:

@@ -73,8 +73,11 @@ class Minimizer:
         confirm: int = 1,
         max_seconds: float | None = None,
         hints: frozenset[str] = frozenset(),
+        nodes_only: bool = False,
     ):
         self.current = graph
+        # Only the passes that remove nodes: enough to know which ops a failure needs.
+        self.passes = tuple(p for p in self.PASSES if not nodes_only or p[0] in NODE_PASSES)
         # Ops that earlier failures of this kind reduced to: their nodes are tried alone
         # first, so a case with a known trigger takes one candidate, not a minimization.
         self.hints = hints
@@ -239,7 +242,7 @@ class Minimizer:
             self._deadline = time.monotonic() + self.max_seconds
         self.current = reduce.eliminate_dead(self.current)
         try:
-            while any([self._run_pass(name, fn) for name, fn in self.PASSES]):
+            while any([self._run_pass(name, fn) for name, fn in self.passes]):
                 if self.stats.stopped:
                     break
         except RunnerKilled:
@@ -247,6 +250,12 @@ class Minimizer:
             self.stats.stopped = "interrupted"
         self.stats.seconds = time.perf_counter() - start
         return self.current
+
+
+# The passes that remove nodes (the others shrink shapes, layouts, dtypes and values).
+NODE_PASSES = frozenset(
+    {"isolate_hinted", "prefix", "isolate", "drop_output", "truncate", "cut_node", "forward_node"}
+)
 
 
 class NothingToMinimize(ValueError):
@@ -284,9 +293,11 @@ def minimize_case(
     confirm: int = 1,
     max_seconds: float | None = None,
     hints: frozenset[str] = frozenset(),
+    nodes_only: bool = False,
 ) -> MinimizeResult:
     """Reduce a failing program while it fails with the same signature under `variant`,
-    within ``max_candidates`` runs and ``max_seconds`` (each run within ``timeout``)."""
+    within ``max_candidates`` runs and ``max_seconds`` (each run within ``timeout``);
+    ``nodes_only`` stops once no node can go (sizes, layouts and values stay)."""
     target = run_signature(graph, seed, variant, runner, timeout)
     if target is None:
         raise NothingToMinimize(f"seed {seed} does not fail under variant {variant.name}")
