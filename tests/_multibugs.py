@@ -158,3 +158,62 @@ multi_bug_backend = backend_with(*BUGS)
 value_bug_backend = backend_with(
     "mul_broadcast", "where_broadcast", "int_add", "mm_strided", "exp_half"
 )
+
+
+# The op each bug is in: a finding names the bug when its root cause is that op alone.
+BUG_OPS: dict[str, str] = {
+    "mul_broadcast": "mul",
+    "where_broadcast": "where",
+    "int_add": "add",
+    "mm_strided": "mm",
+    "exp_half": "exp",
+    "abort_cumsum": "cumsum",
+    "segfault_flip": "flip",
+    "hang_roll": "roll",
+}
+
+
+def root_op(signature: Any) -> str | None:
+    """The op a root-cause signature names: ``mul`` of ``mismatch: mul -> float``, ``flip``
+    of ``killed: SIGSEGV | flip``; None for a crash or several ops."""
+    kind = getattr(signature.kind, "value", signature.kind)
+    if kind == "mismatch":
+        op = signature.parts[0].split(" -> ")[0]
+    elif kind in ("killed", "timeout"):
+        op = signature.parts[-1]
+    else:
+        return None
+    return None if " + " in op else op
+
+
+@dataclass(frozen=True)
+class TriageScore:
+    """Findings of a campaign against some of BUGS, matched to bugs by their op."""
+
+    bugs: tuple[str, ...]  # injected
+    found: dict[str, list[str]]  # bug -> ids of the findings that name it
+    unmatched: tuple[str, ...]  # findings naming no injected bug
+
+    @property
+    def precision(self) -> float:
+        findings = sum(map(len, self.found.values())) + len(self.unmatched)
+        exact = sum(len(ids) == 1 for ids in self.found.values())
+        return exact / findings if findings else 1.0
+
+    @property
+    def recall(self) -> float:
+        return sum(bool(self.found.get(bug)) for bug in self.bugs) / len(self.bugs)
+
+
+def score(findings: Sequence[Any], bugs: Sequence[str] = tuple(BUGS)) -> TriageScore:
+    """Match each finding (a FindingRow) to the injected bug its root cause names."""
+    by_op = {BUG_OPS[bug]: bug for bug in bugs}
+    found: dict[str, list[str]] = {bug: [] for bug in bugs}
+    unmatched = []
+    for finding in findings:
+        bug = by_op.get(root_op(finding.signature))
+        if bug is None:
+            unmatched.append(finding.signature_id)
+        else:
+            found[bug].append(finding.signature_id)
+    return TriageScore(tuple(bugs), found, tuple(unmatched))
