@@ -129,3 +129,26 @@ def test_offsets_are_dropped_apart_from_layouts_and_values_stay():
     assert same(run_eager(start, 0), run_eager(shifted, 0))
     unchanged(shifted, text)
     assert reduce.drop_offset(g, "x1") is None  # nothing to do
+
+
+def test_prefix_ends_the_program_at_a_node():
+    g = sample()
+    text = g.text()
+    out = reduce.prefix(g, "v3")  # the relu
+    unchanged(g, text)
+    verify(out)
+    assert out.outputs == ("v3",) and "sum" not in out.text() and "neg" not in out.text()
+    assert same(run_eager(out, 3), (node_values(g, 3)["v3"],))
+    assert reduce.prefix(g, "x0") is None
+    assert reduce.prefix(out, "v3") is None  # already its only output
+
+
+def test_isolate_leaves_the_node_alone_with_the_values_it_saw():
+    g = sample()
+    values = node_values(g, 3)
+    out = reduce.isolate(g, "v4", values)  # the sum of relu(add)
+    verify(out)
+    assert [n.op.name for n in out.nodes] == ["sum"]
+    assert same(run_eager(out, 3), (values["v4"],))
+    assert reduce.isolate(out, out.outputs[0], node_values(out, 3)) is None  # alone already
+    assert reduce.isolate(g, "x1", values) is None

@@ -1,0 +1,85 @@
+"""Triage: a failing case's root cause from localization or a node-only minimization.
+
+The synthetic bugs of tests/_multibugs.py each change one op; the seeds below (default
+options) trip them: seed 5 an in-place integer add (int_add), seed 34 a flip (segfault),
+seed 12 a roll (hang).
+"""
+
+import pytest
+
+from tests._multibugs import root_op
+from torchfuzz.backends.runner import resolve_variants
+from torchfuzz.backends.signature import Signature, killed_signature, timeout_signature
+from torchfuzz.backends.worker import IsolatedRunner
+from torchfuzz.campaign.triage import Budget, ops_key, ops_of, triage
+from torchfuzz.generator.case import generate_case
+from torchfuzz.generator.options import GeneratorOptions
+
+BACKEND = "tests._multibugs:multi_bug_backend"
+VARIANTS = resolve_variants(None, BACKEND)
+BY_NAME = {v.name: v for v in VARIANTS}
+NAMES = tuple(BY_NAME)
+FAST = Budget(candidates=200, seconds=120, floor=3.0)
+
+
+def test_budget_must_be_positive():
+    with pytest.raises(ValueError, match="positive"):
+        Budget(seconds=0)
+    with pytest.raises(ValueError, match="positive"):
+        Budget(candidates=0)
+
+
+def test_ops_key_sorts_the_ops_without_in_place_marks():
+    graph = generate_case(5, GeneratorOptions()).graph
+    ops = ops_of(graph)
+    assert ops and all(not name.startswith("constant") for name in ops)
+    key = ops_key(graph)
+    assert key.split(" + ") == sorted({o.removesuffix("_") for o in ops})
+
+
+@pytest.fixture(scope="module")
+def runner():
+    with IsolatedRunner() as opened:
+        yield opened
+
+
+@pytest.mark.slow
+def test_a_wrong_value_is_localized_and_seen_in_every_variant(runner):
+    case = generate_case(5, GeneratorOptions())
+    found = triage(case, Signature("mismatch", ("value",)), NAMES, BY_NAME, runner, FAST, 30.0)
+    assert found.signature.parts == ("add -> int",)  # add_ is the in-place add kernel
+    assert found.variants == NAMES  # static and dynamic alike: not "dynamic"
+    assert found.culprit.startswith("add_(int32") and "aten.add.Tensor" in found.culprit
+    assert found.minimized is None  # localized: nothing to minimize for bucketing
+
+
+@pytest.mark.slow
+def test_a_killed_case_is_named_by_the_op_it_minimizes_to(runner):
+    case = generate_case(34, GeneratorOptions())
+    found = triage(case, killed_signature(11), ("inductor",), BY_NAME, runner, FAST, 30.0)
+    assert found.signature == Signature("killed", ("SIGSEGV", "flip"))
+    assert root_op(found.signature) == "flip"
+    assert ops_of(found.minimized.graph) == {"flip"}
+    assert found.minimized.stats.stopped is None
+    # a later case of the same cheap signature tries the flip alone first
+    again = triage(
+        generate_case(36, GeneratorOptions()),
+        killed_signature(11),
+        ("inductor",),
+        BY_NAME,
+        runner,
+        FAST,
+        30.0,
+        hints=frozenset({"flip"}),
+    )
+    assert again.signature == found.signature
+    assert again.minimized.stats.by_pass.get("isolate_hinted") == 1
+
+
+@pytest.mark.slow
+def test_a_hang_is_minimized_with_short_run_timeouts(runner):
+    case = generate_case(12, GeneratorOptions())
+    budget = Budget(candidates=200, seconds=90, floor=2.0)
+    found = triage(case, timeout_signature(), ("inductor",), BY_NAME, runner, budget, 30.0)
+    assert found.signature == Signature("timeout", ("roll",))
+    assert found.minimized.stats.seconds < 90 + 2 * 2.0 + 10  # the budget, a run, a restart
