@@ -29,6 +29,8 @@ import torch
 from functorch.compile import make_boxed_func
 from torch._dynamo.backends.common import aot_autograd
 
+from torchfuzz.backends.signature import root_op
+
 aten = torch.ops.aten
 
 
@@ -171,19 +173,6 @@ BUG_OPS: dict[str, str] = {
     "segfault_flip": "flip",
     "hang_roll": "roll",
 }
-
-
-def root_op(signature: Any) -> str | None:
-    """The op a root-cause signature names: ``mul`` of ``mismatch: mul -> float``, ``flip``
-    of ``killed: SIGSEGV | flip``; None for a crash or several ops."""
-    kind = getattr(signature.kind, "value", signature.kind)
-    if kind == "mismatch":
-        op = signature.parts[0].split(" -> ")[0]
-    elif kind in ("killed", "timeout"):
-        op = signature.parts[-1]
-    else:
-        return None
-    return None if " + " in op else op
 
 
 @dataclass(frozen=True)

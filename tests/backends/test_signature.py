@@ -29,6 +29,7 @@ from torchfuzz.backends.signature import (
     killed_signature,
     normalize_message,
     process_signature,
+    root_op,
     root_signature,
     timeout_signature,
     torch_frames,
@@ -357,3 +358,14 @@ def test_id_is_stable_across_processes():
         )
         ids.append(json.loads(done.stdout))
     assert ids[0] == ids[1] == [s.id for s in SIGNATURES]
+
+
+def test_root_op_is_the_op_a_root_cause_names():
+    assert root_op(Signature("mismatch", ("mul -> float", "gradient"))) == "mul"
+    assert root_op(Signature("killed", ("SIGSEGV", "flip"))) == "flip"
+    assert root_op(Signature("timeout", ("roll",))) == "roll"
+    assert root_op(Signature("killed", ("SIGSEGV", "cumsum + flip"))) is None
+    assert root_op(Signature("mismatch", ("value",))) is None  # a cheap signature
+    assert root_op(killed_signature(6)) is None
+    assert root_op(timeout_signature()) is None
+    assert root_op(Signature("crash", ("RuntimeError", "boom"))) is None

@@ -347,3 +347,22 @@ def test_pending_needs_a_cheap_signature_and_no_root(store):
         store.record(1, OPTIONS, "killed", ("inductor",), ROOT, 1.0, cheap=KILLED, pending=True)
     with pytest.raises(StoreError):
         store.record(1, OPTIONS, "ok", (), None, 1.0, cheap=KILLED, pending=True)
+
+
+def test_a_finding_merged_into_another_counts_for_it_from_then_on(store):
+    _crash(store, 1, BOOM)
+    _crash(store, 2, BOOM, variants=("inductor_dynamic",))
+    store.record(3, OPTIONS, "killed", ("inductor",), ROOT, 2.0, cheap=KILLED)
+    store.merge_into(BOOM.id, ROOT.id)
+    assert store.finding(BOOM.id) is None
+    target = store.finding(ROOT.id)
+    assert (target.count, target.first_seed) == (3, 1)
+    assert target.variants == ("inductor", "inductor_dynamic")
+    assert store.aliases() == {ROOT.id: [BOOM.text()]}
+    again = _crash(store, 4, BOOM)  # a later case of the merged signature
+    assert again.signature_id == ROOT.id and not again.is_new and again.count == 4
+    summary = store.summary()
+    assert [f.signature_id for f in summary.findings] == [ROOT.id]
+    assert summary.counts["crash"] == 3 and summary.counts["killed"] == 1
+    with pytest.raises(StoreError, match="cannot merge"):
+        store.merge_into(BOOM.id, ROOT.id)  # gone already

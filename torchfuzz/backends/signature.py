@@ -64,6 +64,7 @@ __all__ = [
     "process_signature",
     "mismatch_flags",
     "result_signature",
+    "root_op",
     "root_signature",
     "timeout_signature",
     "torch_frames",
@@ -307,6 +308,18 @@ _FATE_PARTS: Mapping[ProcessFate, Callable[[int | None], tuple[str, ...]]] = {
     ProcessFate.KILLED: _signal_parts,
     ProcessFate.TIMEOUT: lambda signal_number: (),
 }
+
+
+def root_op(signature: Signature) -> str | None:
+    """The op a root-cause signature names (``mul`` of ``mismatch: mul -> float``, ``flip``
+    of ``killed: SIGSEGV | flip``); None for a crash, a cheap signature or several ops."""
+    if signature.kind is OutcomeKind.CRASH or not signature.parts:
+        return None
+    part = signature.parts[0] if signature.kind is OutcomeKind.MISMATCH else signature.parts[-1]
+    op = part.split(" -> ")[0]
+    if signature.kind is OutcomeKind.MISMATCH and op == part:
+        return None  # a cheap mismatch signature: "value", "dtype", ...
+    return None if " + " in op or op.startswith("SIG") else op
 
 
 def process_signature(fate: ProcessFate, signal_number: int | None = None) -> Signature:

@@ -25,8 +25,8 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from torchfuzz.backends.outcome import OutcomeKind
-from torchfuzz.backends.signature import Signature
-from torchfuzz.backends.worker import RunnerKilled, WorkerError
+from torchfuzz.backends.signature import Signature, root_op
+from torchfuzz.backends.worker import RunnerKilled
 from torchfuzz.campaign.artifacts import write_minimized
 from torchfuzz.campaign.config import CampaignConfig, CaseResult, finding_files
 from torchfuzz.campaign.executors import Executor, Verdict, make_executor
@@ -45,6 +45,7 @@ from torchfuzz.findings.report import FindingStatus, StoreSummary
 from torchfuzz.findings.store import FindingsStore
 from torchfuzz.generator.case import generate_case
 from torchfuzz.generator.options import GeneratorOptions
+from torchfuzz.ir.graph import Graph
 from torchfuzz.ir.serialize import Case
 from torchfuzz.shrink.minimize import MinimizeResult, NothingToMinimize
 
@@ -82,6 +83,7 @@ class Campaign:
         self._queue: collections.deque[tuple[str, Case, Any]] = collections.deque()
         self._slots = 1  # jobs run at once: a share of the workers while checking, then all
         self._hints: dict[Signature, set[str]] = collections.defaultdict(set)
+        self._crash_ops: dict[str, str] = {}  # crash finding -> the one op it minimized to
         self._stopping = False
 
     # --- recording (driver thread only) ---------------------------------------------------
@@ -145,6 +147,24 @@ class Campaign:
         if self.config.minimize and known is None:
             self._submit(MINIMIZE, start, (signature, variant, case, minimized))
 
+    def _merge_crash(self, store: FindingsStore, crash_id: str, graph: Graph) -> None:
+        """A crash whose minimized program is one op that another finding names as its
+        root cause is that finding seen another way: merge it in (now, or when it comes)."""
+        ops = {op.removesuffix("_") for op in ops_of(graph)}
+        if len(ops) != 1:
+            return
+        self._crash_ops[crash_id] = op = ops.pop()
+        for finding in store.summary().findings:
+            if root_op(finding.signature) == op:
+                self._merge(store, crash_id, finding.signature_id)
+                return
+
+    def _merge(self, store: FindingsStore, crash_id: str, target_id: str) -> None:
+        log.warning("finding %s minimized to the root cause of %s: merged", crash_id, target_id)
+        store.merge_into(crash_id, target_id)
+        self._crash_ops.pop(crash_id, None)
+        self.progress.unique -= 1
+
     def _triaged(self, store: FindingsStore, case: Case, triaged: Triaged) -> None:
         known = self._known(triaged.signature, triaged.variants)
         record = store.resolve(
@@ -153,6 +173,9 @@ class Campaign:
         if record.is_new:
             variant = triaged.variant.name
             self._new_finding(store, case, triaged.signature, variant, known, triaged.minimized)
+            op = root_op(triaged.signature)
+            for crash_id in [c for c, crash_op in self._crash_ops.items() if crash_op == op]:
+                self._merge(store, crash_id, triaged.signature.id)
 
     def _write_minimized(
         self,
@@ -219,8 +242,8 @@ class Campaign:
             return
         except (RunnerKilled, concurrent.futures.CancelledError):
             return  # stopped by Ctrl-C: a pending case stays pending for the next run
-        except WorkerError as exc:  # a fuzzer bug; the case stays pending
-            log.error("seed %d: %s failed: %s", case.seed, kind, exc)
+        except Exception:  # a fuzzer bug: logged, the case stays pending, the campaign goes on
+            log.exception("seed %d: %s job failed", case.seed, kind)
             return
         if kind == TRIAGE:
             if result.minimized is not None:
@@ -236,6 +259,8 @@ class Campaign:
                     stats=dataclasses.replace(result.stats, seconds=seconds),
                 )
             self._write_minimized(store, signature, original, variant, result)
+            if signature.kind is OutcomeKind.CRASH:
+                self._merge_crash(store, signature.id, result.graph)
         elif result is not None:
             signature, variant = detail
             store.set_bisect(signature.id, result.text())
@@ -284,7 +309,9 @@ class Campaign:
                 self._slots = self._pool.workers  # checking is done: every worker triages
                 self._pump()
                 self._drain(store)
-            except BaseException:
+            except BaseException as exc:
+                if not isinstance(exc, KeyboardInterrupt):
+                    log.exception("campaign stopping on an error; draining its jobs")
                 self._stopping = True
                 self._pool.kill()  # a minimization in flight keeps its smallest program
                 self._drain(store)
@@ -332,10 +359,11 @@ class Campaign:
     def _drain(self, store: FindingsStore) -> None:
         """Wait for the triage and minimization jobs (and those they start)."""
         while self._jobs:
-            finished, _ = concurrent.futures.wait(
+            concurrent.futures.wait(
                 list(self._jobs), timeout=_TICK, return_when=concurrent.futures.FIRST_COMPLETED
             )
-            for future in finished:
+            # done() includes futures cancelled by RunnerPool.kill, which wait() never returns
+            for future in [f for f in self._jobs if f.done()]:
                 self._finish(store, future)
             self._tick()
 

@@ -91,6 +91,8 @@ def store_summary(summary: StoreSummary) -> Group:
         )
         columns = (*_FINDING_COLUMNS, *_FINDING_TAIL)
         lines.append(Padding(table(columns, rows, right=(1, 2)), (0, 0, 0, 2), expand=False))
+    for target, texts in summary.merged.items():
+        lines.extend(Text(f"  {target} also showed as {text}") for text in texts)
     return Group(*lines)
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import enum
 import json
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from torchfuzz.backends.signature import Signature
@@ -136,6 +136,7 @@ class StoreSummary:
     total_seconds: float  # sum of the per-case seconds (worker time, not wall time)
     findings: tuple[FindingRow, ...]
     pending: int = 0  # failing cases whose root cause is not known yet
+    merged: dict[str, list[str]] = field(default_factory=dict)  # finding -> merged texts
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe dict."""
@@ -145,4 +146,5 @@ class StoreSummary:
             "total_seconds": self.total_seconds,
             "findings": [finding.to_dict() for finding in self.findings],
             "pending": self.pending,
+            "merged": {key: list(texts) for key, texts in self.merged.items()},
         }

@@ -63,6 +63,9 @@ CREATE TABLE signatures (
 );
 -- Failing cases whose root cause is not known yet (a mismatch not localized, a killed or
 -- hung case not minimized): the case row has no signature until triage resolves it.
+-- A finding merged into another (a crash that minimized to another finding's root cause):
+-- its cases, and later cases of its signature, count for the target.
+CREATE TABLE aliases (id TEXT PRIMARY KEY, target TEXT NOT NULL, text TEXT NOT NULL);
 CREATE TABLE pending (
     seed INTEGER PRIMARY KEY,
     variants TEXT NOT NULL,

@@ -15,8 +15,7 @@ import contextlib
 import json
 import logging
 import sqlite3
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import astuple
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +35,7 @@ from torchfuzz.findings.schema import (
     outcome_value,
     signature_json,
 )
+from torchfuzz.findings.transfer import RowTransfer
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +50,13 @@ __all__ = [
 ]
 
 
-class FindingsStore:
+def _target(conn: sqlite3.Connection, signature_id: str) -> str:
+    """The finding a signature counts for: itself, or the one it was merged into."""
+    row = conn.execute("SELECT target FROM aliases WHERE id = ?", (signature_id,)).fetchone()
+    return signature_id if row is None else row[0]
+
+
+class FindingsStore(RowTransfer):
     """The campaign database ``DIRECTORY/findings.db``; open with :meth:`open`, use as a
     context manager.  Not thread-safe: one driver thread owns it."""
 
@@ -183,8 +189,8 @@ class FindingsStore:
             raise StoreError(f"seed {seed}: a pending case needs its cheap signature")
         variants = tuple(variants)
         options_text = json.dumps(dict(options), sort_keys=True)
-        sig_id = None if signature is None else signature.id
         with self._transaction() as conn:
+            sig_id = None if signature is None else _target(conn, signature.id)
             old = conn.execute("SELECT signature_id FROM cases WHERE seed = ?", (seed,)).fetchone()
             conn.execute(
                 "INSERT OR REPLACE INTO cases VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -223,7 +229,7 @@ class FindingsStore:
             conn.execute("DELETE FROM pending WHERE seed = ?", (seed,))
             conn.execute(
                 "UPDATE cases SET signature_id = ?, variant = ? WHERE seed = ?",
-                (signature.id, ",".join(variants) or None, seed),
+                (_target(conn, signature.id), ",".join(variants) or None, seed),
             )
             return self._upsert_signature(
                 conn, seed, signature, tuple(variants), known_link, cheap, culprit
@@ -250,7 +256,7 @@ class FindingsStore:
         cheap: Signature,
         culprit: str | None,
     ) -> RecordResult:
-        sig_id = signature.id
+        sig_id = _target(conn, signature.id)
         row = conn.execute(
             "SELECT count, status, variants FROM signatures WHERE id = ?", (sig_id,)
         ).fetchone()
@@ -277,6 +283,39 @@ class FindingsStore:
         if reopened:
             log.warning("signature %s was marked fixed but failed again (seed %d)", sig_id, seed)
         return RecordResult(seed, sig_id, reopened=reopened, status=status, count=count + 1)
+
+    def merge_into(self, source_id: str, target_id: str) -> None:
+        """Make finding ``source_id`` part of ``target_id`` (one root cause seen two ways):
+        its cases count for the target, and so do later cases of its signature."""
+        with self._transaction() as conn:
+            rows = [
+                conn.execute(
+                    "SELECT count, first_seed, variants, text FROM signatures WHERE id = ?", (i,)
+                ).fetchone()
+                for i in (source_id, target_id)
+            ]
+            if None in rows or source_id == target_id:
+                raise StoreError(f"cannot merge {source_id!r} into {target_id!r}")
+            (count, first, variants, text), (_, _, into, _) = rows
+            seen = json.dumps(list(dict.fromkeys([*json.loads(into), *json.loads(variants)])))
+            conn.execute(
+                "UPDATE signatures SET count = count + ?, first_seed = MIN(first_seed, ?),"
+                " variants = ? WHERE id = ?",
+                (count, first, seen, target_id),
+            )
+            conn.execute("DELETE FROM signatures WHERE id = ?", (source_id,))
+            conn.execute(
+                "UPDATE cases SET signature_id = ? WHERE signature_id = ?", (target_id, source_id)
+            )
+            conn.execute("UPDATE aliases SET target = ? WHERE target = ?", (target_id, source_id))
+            conn.execute("INSERT INTO aliases VALUES (?, ?, ?)", (source_id, target_id, text))
+
+    def aliases(self) -> dict[str, list[str]]:
+        """Target id -> texts of the findings merged into it."""
+        merged: dict[str, list[str]] = {}
+        for target, text in self._conn.execute("SELECT target, text FROM aliases ORDER BY id"):
+            merged.setdefault(target, []).append(text)
+        return merged
 
     def _update_signature(self, signature_id: str, assignments: str, values: tuple) -> None:
         with self._transaction() as conn:
@@ -320,37 +359,6 @@ class FindingsStore:
             signature_id, "status = ?, known_link = COALESCE(?, known_link)", (status, known_link)
         )
 
-    def import_rows(
-        self,
-        cases: Iterable[CaseRow],
-        findings: Iterable[FindingRow],
-        meta: Mapping[str, Any],
-        pending: Iterable[PendingRow] = (),
-    ) -> None:
-        """Add rows taken from another store, in one transaction: ``cases`` (their seeds
-        must be new here), ``findings`` (replacing rows with the same id) and ``meta``
-        settings.  Each imported finding's count is recomputed from the cases, so the
-        counts stay equal to the cases carrying each signature."""
-        if "schema_version" in meta:
-            raise StoreError("the schema version is managed by the store")
-        findings = list(findings)
-        with self._transaction() as conn:
-            # A seed already here is a caller bug: IntegrityError, and nothing is written.
-            conn.executemany("INSERT INTO cases VALUES (?, ?, ?, ?, ?, ?, ?)", map(astuple, cases))
-            marks = ", ".join("?" * len(FINDING_COLUMNS.split(",")))
-            conn.executemany(
-                f"INSERT OR REPLACE INTO signatures ({FINDING_COLUMNS}) VALUES ({marks})",
-                (finding.to_row() for finding in findings),
-            )
-            conn.executemany(
-                "UPDATE signatures SET count ="
-                " (SELECT COUNT(*) FROM cases WHERE signature_id = signatures.id) WHERE id = ?",
-                ((finding.signature_id,) for finding in findings),
-            )
-            rows = [(key, json.dumps(value, sort_keys=True)) for key, value in meta.items()]
-            conn.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", rows)
-            conn.executemany("INSERT INTO pending VALUES (?, ?, ?)", map(astuple, pending))
-
     # --- reading ---------------------------------------------------------------------
 
     def done_seeds(self) -> set[int]:
@@ -363,20 +371,6 @@ class FindingsStore:
             f"SELECT {FINDING_COLUMNS} FROM signatures WHERE id = ?", (signature_id,)
         ).fetchone()
         return None if row is None else FindingRow.from_row(row)
-
-    def export_rows(
-        self,
-    ) -> tuple[tuple[CaseRow, ...], tuple[FindingRow, ...], tuple[PendingRow, ...]]:
-        """Every case (by seed), every finding and every pending case, in one snapshot."""
-        with self._transaction("BEGIN DEFERRED") as conn:
-            cases = conn.execute("SELECT * FROM cases ORDER BY seed").fetchall()  # CaseRow order
-            findings = conn.execute(f"SELECT {FINDING_COLUMNS} FROM signatures").fetchall()
-            pending = conn.execute("SELECT * FROM pending ORDER BY seed").fetchall()
-        return (
-            tuple(CaseRow(*row) for row in cases),
-            tuple(map(FindingRow.from_row, findings)),
-            tuple(PendingRow(*row) for row in pending),
-        )
 
     def summary(self) -> StoreSummary:
         """Counts by outcome, totals, and every finding (new first, then by count)."""
@@ -397,4 +391,5 @@ class FindingsStore:
             total_seconds=float(total_seconds),
             findings=tuple(FindingRow.from_row(row) for row in rows),
             pending=self._conn.execute("SELECT COUNT(*) FROM pending").fetchone()[0],
+            merged=self.aliases(),
         )

@@ -1,0 +1,117 @@
+"""Campaigns against synthetic multi-bug backends: one finding per bug, seen in every
+variant that shows it, minimized while checking goes on, resumable after Ctrl-C."""
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests._multibugs import root_op
+from torchfuzz.backends.runner import resolve_variants
+from torchfuzz.campaign.driver import CampaignConfig, run_campaign
+from torchfuzz.campaign.triage import Budget
+from torchfuzz.findings.layout import CampaignDir
+from torchfuzz.findings.store import FindingsStore
+
+REPO = Path(__file__).resolve().parents[2]
+ENV = {**os.environ, "PYTHONPATH": str(REPO)}  # the synthetic backends import by name
+THREE = ("inductor", "inductor_dynamic", "inductor_mark_dynamic")
+
+
+def run_repro(path, timeout=120):
+    return subprocess.run(
+        [sys.executable, str(path)], capture_output=True, text=True, env=ENV, timeout=timeout
+    )
+
+
+@pytest.mark.slow
+def test_one_bug_in_three_variants_is_one_finding_listing_them(tmp_path):
+    # seeds 5 and 8 add integers (int_add), 6 and 7 pass: two cases, one root cause
+    config = CampaignConfig(
+        out=tmp_path,
+        variants=resolve_variants(THREE, "tests._multibugs:value_bug_backend"),
+        seeds=range(5, 9),
+        workers=2,
+        timeout=60,
+        budget=Budget(floor=5.0),
+    )
+    summary = run_campaign(config)
+    assert summary.counts["mismatch"] == 2 and summary.counts["ok"] == 2
+    (finding,) = summary.findings
+    assert finding.text.endswith("mismatch: add -> int") and finding.count == 2
+    assert finding.variants == THREE
+    assert finding.first_seed == 5 and finding.culprit.startswith("add_(int32")
+    assert finding.minimized_nodes == 1 and finding.minimize_seconds > 0
+    assert summary.pending == 0
+    repro = run_repro(finding.repro_path)
+    assert repro.returncode == 1, repro.stdout + repro.stderr
+    assert "mismatch: add -> int" in Path(finding.repro_path).read_text()
+
+
+def _fuzz(out, seeds):
+    return subprocess.Popen(
+        [sys.executable, "-m", "torchfuzz.cli", "fuzz", "--seeds", seeds]
+        + ["--backend", "tests._multibugs:multi_bug_backend", "--variants", "inductor"]
+        + ["--timeout", "8", "--run-timeout-floor", "2", "--workers", "2", "--out", str(out)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=ENV,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+
+
+def _minimized(db):
+    try:
+        with sqlite3.connect(db) as conn:
+            return conn.execute(
+                "SELECT id FROM signatures WHERE minimized_nodes IS NOT NULL"
+            ).fetchall()
+    except sqlite3.Error:
+        return []
+
+
+@pytest.mark.slow
+def test_ctrl_c_during_minimization_keeps_what_finished_and_a_rerun_finishes(tmp_path):
+    # seed 11 adds integers in place (int_add, localized at once); 12 and 14 hang in roll
+    proc = _fuzz(tmp_path, "10:15")
+    db = CampaignDir(tmp_path).db
+    deadline = time.monotonic() + 600
+    while not _minimized(db) and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.5)
+    assert proc.poll() is None, "the campaign ended before Ctrl-C: " + proc.communicate()[1]
+    done = _minimized(db)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 1, err  # a new finding was recorded
+    assert "interrupted" in err
+    with FindingsStore.open(tmp_path) as store:
+        summary = store.summary()
+    kept = {f.signature_id: f for f in summary.findings}
+    for (sig_id,) in done:  # a minimization that finished before Ctrl-C is kept
+        assert kept[sig_id].minimized_nodes is not None
+        assert Path(kept[sig_id].repro_path).exists()
+    assert summary.total_cases >= 1
+
+    # a second run on the same directory triages what was pending and minimizes the rest
+    rerun = _fuzz(tmp_path, "10:15")
+    out, err = rerun.communicate(timeout=900)
+    assert rerun.returncode == 1, err
+    with FindingsStore.open(tmp_path) as store:
+        summary = store.summary()
+    assert summary.pending == 0 and summary.total_cases == 5
+    ops = sorted(root_op(f.signature) for f in summary.findings)
+    assert ops == ["add", "roll"], json.dumps(summary.to_dict(), indent=1)
+    for finding in summary.findings:
+        assert finding.minimized_nodes == 1, finding
+        assert finding.minimize_seconds < Budget().seconds + 60
+    roll = next(f for f in summary.findings if root_op(f.signature) == "roll")
+    assert roll.count == 2
+    repro = run_repro(roll.repro_path, timeout=300)
+    assert repro.returncode == 1 and "timeout" in repro.stdout, repro.stdout + repro.stderr
