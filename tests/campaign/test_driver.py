@@ -109,7 +109,7 @@ def test_ctrl_c_during_minimization_keeps_what_finished_and_a_rerun_finishes(tmp
     ops = sorted(root_op(f.signature) for f in summary.findings)
     assert ops == ["add", "roll"], json.dumps(summary.to_dict(), indent=1)
     for finding in summary.findings:
-        assert finding.minimized_nodes == 1, finding
+        assert finding.minimized_nodes <= 2, finding  # add_ on a view of an input: 2
         assert finding.minimize_seconds < Budget().seconds + 60
     roll = next(f for f in summary.findings if root_op(f.signature) == "roll")
     assert roll.count == 2

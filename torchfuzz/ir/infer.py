@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import contextlib
-import functools
 import logging
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
@@ -39,10 +39,18 @@ def _quiet(logger: logging.Logger) -> Iterator[None]:
         logger.setLevel(previous)
 
 
-@functools.lru_cache(maxsize=1)
+_PER_THREAD = threading.local()
+
+
 def fake_mode() -> FakeTensorMode:
-    """One FakeTensorMode per process; FakeTensors hold no data, so sharing it is safe."""
-    return FakeTensorMode()
+    """One FakeTensorMode per thread (FakeTensors hold no data, so a thread may share it;
+    but the mode keeps whether it is inside a kernel on itself, so two threads using one
+    mode at once break it: a campaign's triage threads verify candidates while the driver
+    generates)."""
+    mode = getattr(_PER_THREAD, "mode", None)
+    if mode is None:
+        mode = _PER_THREAD.mode = FakeTensorMode()
+    return mode
 
 
 def fake_value(spec: Spec) -> Any:
