@@ -83,3 +83,19 @@ def test_a_hang_is_minimized_with_short_run_timeouts(runner):
     found = triage(case, timeout_signature(), ("inductor",), BY_NAME, runner, budget, 30.0)
     assert found.signature == Signature("timeout", ("roll",))
     assert found.minimized.stats.seconds < 90 + 2 * 2.0 + 10  # the budget, a run, a restart
+
+
+@pytest.mark.slow
+def test_the_culprit_survives_minimization(runner):
+    """The minimized program of a localized finding localizes to the same root cause."""
+    from torchfuzz.backends.localize import localize_failing
+    from torchfuzz.campaign.triage import minimize_finding
+
+    case = generate_case(47, GeneratorOptions())  # a broadcast mul inside an rms_norm
+    value = (BY_NAME["inductor"],)
+    before = localize_failing(case.graph, case.seed, value)
+    reduced = minimize_finding(case, value[0], runner, FAST, 30.0)
+    after = localize_failing(reduced.graph, case.seed, value)
+    assert before.culprit.op == "rms_norm" and before.culprit.key() == "mul -> float"
+    assert len(reduced.graph) < len(case.graph)
+    assert after.culprit.key() == before.culprit.key()
