@@ -6,8 +6,11 @@ matched to the bug its root cause names.  Precision = findings that are the only
 their bug / all findings; recall = bugs with a finding / bugs injected.  Every minimized
 repro is run as a script: it must exit 1 and its header name the bug's op.
 
-    python -m benchmarks.bench_triage [--seeds 0:300] [--timeout 10] [--floor 3]
+    python -m benchmarks.bench_triage [--seeds 0:300] [--timeout 10] [--floor 3] [--out DIR]
                                       (from the repository root: tests._multibugs imports)
+
+Run again with the same ``--out`` to print the table of a finished campaign (its seeds are
+recorded, so only what was left pending is triaged).
 """
 
 from __future__ import annotations
@@ -25,9 +28,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests._multibugs
 
 from tests._multibugs import BUG_OPS, score  # noqa: E402
 from torchfuzz.backends.runner import resolve_variants  # noqa: E402
+from torchfuzz.backends.worker import IsolatedRunner  # noqa: E402
 from torchfuzz.campaign.driver import CampaignConfig, run_campaign  # noqa: E402
 from torchfuzz.campaign.triage import Budget  # noqa: E402
 from torchfuzz.commands.common import seed_range  # noqa: E402
+from torchfuzz.findings.layout import CampaignDir  # noqa: E402
+from torchfuzz.ir.serialize import Case  # noqa: E402
+from torchfuzz.shrink.minimize import run_signature  # noqa: E402
 
 BACKEND = "tests._multibugs:multi_bug_backend"
 
@@ -42,6 +49,20 @@ def run_repro(path: str, timeout: float) -> tuple[int | None, str]:
         return None, "hung"
     lines = (done.stdout + done.stderr).strip().splitlines()
     return done.returncode, lines[-1] if lines else ""
+
+
+def without_injected_bugs(out: Path, finding, variants) -> bool:
+    """Whether a finding's example fails the same way under its first variant with plain
+    ``aot_eager`` (the multi-bug backend without its bugs): a bug of PyTorch's own, not one
+    of the injected ones."""
+    case_path = CampaignDir(out).finding(finding.signature_id).case
+    variant = next((v for v in variants if v.name == finding.variant), None)
+    if variant is None or not case_path.exists():
+        return False
+    case = Case.from_json(case_path.read_text())
+    with IsolatedRunner() as runner:
+        now = run_signature(case.graph, case.seed, variant.with_backend("aot_eager"), runner, 60)
+    return now == finding.cheap
 
 
 def main() -> None:
@@ -91,9 +112,19 @@ def main() -> None:
             f" {len(f.variants):>8} {size:>8} {took:>6}  {verdict}"
         )
     missed = [bug for bug, ids in result.found.items() if not ids]
-    print(f"bugs injected {len(result.bugs)}, findings {len(summary.findings)},"
-          f" unmatched {len(result.unmatched)}, missed {missed or 'none'}")
-    print(f"precision {result.precision:.0%}, recall {result.recall:.0%}")
+    unmatched = [f for f in summary.findings if f.signature_id in result.unmatched]
+    own = [f.signature_id for f in unmatched if without_injected_bugs(out, f, config.variants)]
+    print(
+        f"bugs injected {len(result.bugs)}, findings {len(summary.findings)},"
+        f" unmatched {len(result.unmatched)} (of which {len(own)} fail the same way under"
+        f" plain aot_eager: PyTorch's own, not injected), missed {missed or 'none'}"
+    )
+    findings = len(summary.findings) - len(own)
+    exact = sum(len(ids) == 1 for ids in result.found.values())
+    print(
+        f"precision {result.precision:.0%} of all findings, {exact}/{findings}"
+        f" = {exact / max(findings, 1):.0%} without PyTorch's own; recall {result.recall:.0%}"
+    )
     if seconds:
         print(
             f"minimization: {len(seconds)} findings, mean {sum(seconds) / len(seconds):.1f} s,"

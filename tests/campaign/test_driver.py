@@ -58,7 +58,7 @@ def _fuzz(out, seeds):
     return subprocess.Popen(
         [sys.executable, "-m", "torchfuzz.cli", "fuzz", "--seeds", seeds]
         + ["--backend", "tests._multibugs:multi_bug_backend", "--variants", "inductor"]
-        + ["--timeout", "8", "--run-timeout-floor", "2", "--workers", "2", "--out", str(out)],
+        + ["--timeout", "30", "--run-timeout-floor", "2", "--workers", "2", "--out", str(out)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -68,22 +68,29 @@ def _fuzz(out, seeds):
 
 
 def _minimized(db):
+    return _rows(db, "SELECT id FROM signatures WHERE minimized_nodes IS NOT NULL")
+
+
+def _rows(db, query):
     try:
         with sqlite3.connect(db) as conn:
-            return conn.execute(
-                "SELECT id FROM signatures WHERE minimized_nodes IS NOT NULL"
-            ).fetchall()
+            return conn.execute(query).fetchall()
     except sqlite3.Error:
         return []
 
 
 @pytest.mark.slow
 def test_ctrl_c_during_minimization_keeps_what_finished_and_a_rerun_finishes(tmp_path):
-    # seed 11 adds integers in place (int_add, localized at once); 12 and 14 hang in roll
-    proc = _fuzz(tmp_path, "10:15")
+    # seed 11 adds integers in place (int_add, localized at once); 12 hangs in roll. The
+    # campaign's timeout is 30 s; minimization runs time out after 2 s (the floor: these
+    # programs run in milliseconds), so the hang costs seconds per candidate.
+    proc = _fuzz(tmp_path, "10:13")
     db = CampaignDir(tmp_path).db
     deadline = time.monotonic() + 600
-    while not _minimized(db) and time.monotonic() < deadline and proc.poll() is None:
+    # Ctrl-C once one finding is minimized while the hang is being triaged (minimized)
+    while time.monotonic() < deadline and proc.poll() is None:
+        if _minimized(db) and _rows(db, "SELECT seed FROM pending"):
+            break
         time.sleep(0.5)
     assert proc.poll() is None, "the campaign ended before Ctrl-C: " + proc.communicate()[1]
     done = _minimized(db)
@@ -97,21 +104,20 @@ def test_ctrl_c_during_minimization_keeps_what_finished_and_a_rerun_finishes(tmp
     for (sig_id,) in done:  # a minimization that finished before Ctrl-C is kept
         assert kept[sig_id].minimized_nodes is not None
         assert Path(kept[sig_id].repro_path).exists()
-    assert summary.total_cases >= 1
+    assert summary.pending == 1  # the hang: triage was cut short, the case kept
 
     # a second run on the same directory triages what was pending and minimizes the rest
-    rerun = _fuzz(tmp_path, "10:15")
+    rerun = _fuzz(tmp_path, "10:13")
     out, err = rerun.communicate(timeout=900)
     assert rerun.returncode == 1, err
     with FindingsStore.open(tmp_path) as store:
         summary = store.summary()
-    assert summary.pending == 0 and summary.total_cases == 5
+    assert summary.pending == 0 and summary.total_cases == 3
     ops = sorted(root_op(f.signature) for f in summary.findings)
     assert ops == ["add", "roll"], json.dumps(summary.to_dict(), indent=1)
     for finding in summary.findings:
         assert finding.minimized_nodes <= 2, finding  # add_ on a view of an input: 2
         assert finding.minimize_seconds < Budget().seconds + 60
     roll = next(f for f in summary.findings if root_op(f.signature) == "roll")
-    assert roll.count == 2
     repro = run_repro(roll.repro_path, timeout=300)
     assert repro.returncode == 1 and "timeout" in repro.stdout, repro.stdout + repro.stderr

@@ -3,6 +3,7 @@ driver records it (:class:`CaseResult`), and the files of a finding's first exam
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,12 +25,13 @@ __all__ = ["CampaignConfig", "CaseResult", "finding_files"]
 
 @dataclass(frozen=True)
 class CampaignConfig:
-    """What a campaign runs: `seeds` (a range) or `time_limit` seconds of fresh seeds."""
+    """What a campaign runs: `seeds` (a range, or any sequence of seeds) or `time_limit`
+    seconds of fresh seeds."""
 
     out: Path
     variants: tuple[Variant, ...]
     options: GeneratorOptions = GeneratorOptions()
-    seeds: range | None = None
+    seeds: Sequence[int] | None = None
     time_limit: float | None = None
     workers: int | None = None  # None: one per core (local) or per cluster CPU (ray)
     timeout: float = 300.0
