@@ -26,13 +26,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests._multibugs, from a checkout
 
-from tests._multibugs import BUG_OPS, score  # noqa: E402
+from tests._multibugs import BUG_OPS, TRIAGE_OPS, score  # noqa: E402
 from torchfuzz.backends.runner import resolve_variants  # noqa: E402
 from torchfuzz.backends.worker import IsolatedRunner  # noqa: E402
 from torchfuzz.campaign.driver import CampaignConfig, run_campaign  # noqa: E402
 from torchfuzz.campaign.triage import Budget  # noqa: E402
 from torchfuzz.commands.common import seed_range  # noqa: E402
 from torchfuzz.findings.layout import CampaignDir  # noqa: E402
+from torchfuzz.generator.options import GeneratorOptions  # noqa: E402
 from torchfuzz.ir.serialize import Case  # noqa: E402
 from torchfuzz.shrink.minimize import run_signature  # noqa: E402
 
@@ -72,6 +73,12 @@ def main() -> None:
     parser.add_argument("--floor", type=float, default=3.0, help="shortest run timeout")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--out", type=Path, help="campaign directory (default: a temp dir)")
+    parser.add_argument(
+        "--bug-ops",
+        action="store_true",
+        help="programs of the bugs' ops and neutral ones only (tests._multibugs.TRIAGE_OPS)",
+    )
+    parser.add_argument("--nodes", type=int, help="program size (default: the generator's)")
     args = parser.parse_args()
     warnings.filterwarnings("ignore")
     logging.basicConfig(level=logging.ERROR)
@@ -80,6 +87,10 @@ def main() -> None:
         out=out,
         variants=resolve_variants(None, BACKEND),
         seeds=args.seeds,
+        options=GeneratorOptions(
+            **({"ops": TRIAGE_OPS} if args.bug_ops else {}),
+            **({"num_nodes": args.nodes} if args.nodes else {}),
+        ),
         workers=args.workers,
         timeout=args.timeout,
         budget=Budget(floor=args.floor),

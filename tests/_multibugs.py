@@ -206,3 +206,12 @@ def score(findings: Sequence[Any], bugs: Sequence[str] = tuple(BUGS)) -> TriageS
         else:
             found[bug].append(finding.signature_id)
     return TriageScore(tuple(bugs), found, tuple(unmatched))
+
+
+# Programs over the bugs' ops and ops that neither hide a wrong value (no rounding, casts,
+# comparisons: issue 11) nor decompose into a bug's op: every bug shows where it fires.
+TRIAGE_OPS: tuple[str, ...] = (
+    *BUG_OPS.values(),
+    *"neg abs sin cos tanh sqrt sub div maximum minimum transpose permute t unsqueeze".split(),
+    *"squeeze slice narrow cat sum mean amax relu flatten contiguous expand reshape".split(),
+)
