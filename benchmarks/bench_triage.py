@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import subprocess
 import sys
 import tempfile
@@ -24,7 +25,8 @@ import time
 import warnings
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests._multibugs, from a checkout
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))  # tests._multibugs, from a checkout
 
 from tests._multibugs import BUG_OPS, TRIAGE_OPS, score  # noqa: E402
 from torchfuzz.backends.runner import resolve_variants  # noqa: E402
@@ -42,9 +44,14 @@ BACKEND = "tests._multibugs:multi_bug_backend"
 
 def run_repro(path: str, timeout: float) -> tuple[int | None, str]:
     """Exit status and last output line of a repro.py (None: it hung past ``timeout``)."""
+    env = {**os.environ, "PYTHONPATH": str(REPO)}  # the repro imports the synthetic backend
     try:
         done = subprocess.run(
-            [sys.executable, path], capture_output=True, text=True, timeout=timeout
+            [sys.executable, path, "--timeout", str(timeout / 4)],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            env=env,
         )
     except subprocess.TimeoutExpired:
         return None, "hung"

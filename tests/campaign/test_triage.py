@@ -29,6 +29,15 @@ def test_budget_must_be_positive():
         Budget(candidates=0)
 
 
+def test_what_is_left_of_a_budget_is_still_a_budget():
+    from torchfuzz.shrink.minimize import MinimizeStats
+
+    left = Budget(candidates=100, seconds=60).minus(MinimizeStats(candidates=30, seconds=20))
+    assert (left.candidates, left.seconds) == (70, 40)
+    spent = Budget(candidates=10, seconds=5).minus(MinimizeStats(candidates=30, seconds=20))
+    assert (spent.candidates, spent.seconds) == (1, 1.0)
+
+
 def test_ops_key_sorts_the_ops_without_in_place_marks():
     graph = generate_case(5, GeneratorOptions()).graph
     ops = ops_of(graph)

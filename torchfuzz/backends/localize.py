@@ -121,14 +121,15 @@ class Culprit:
 
     def key(self) -> str:
         """What a root-cause signature holds of the culprit: the op without an in-place
-        ``_`` (the same kernel and a copy), the class of its result's dtype, and
-        ``dynamic`` when only dynamic variants show it, e.g. ``add -> int``.  Ranks,
-        layouts and operand dtypes stay out: one wrong kernel shows up with all of them
-        (the pattern of the first example is shown next to the finding)."""
+        ``_`` (the same kernel and a copy) and the class of its result's dtype, e.g.
+        ``add -> int``.  Ranks, layouts, operand dtypes and dynamic-ness stay out: one
+        wrong kernel shows up with all of them (a broadcast bug fires under dynamic shapes
+        alone in a program whose sizes happen to be equal); :meth:`pattern` shows them for
+        the first example, next to the finding."""
         op = self.op[:-1] if self.op.endswith("_") and not self.op.startswith("_") else self.op
         if self.aten is not None:  # aten.mul.Tensor(float32, float32) -> float32
             op = self.aten.split("(")[0].split(".")[1]
-        return f"{op} -> {self.result}" + (" dynamic" if self.dynamic else "")
+        return f"{op} -> {self.result}"
 
     def to_dict(self) -> dict[str, object]:
         data = dataclasses.asdict(self)

@@ -223,9 +223,11 @@ class Campaign:
             limits["budget"] = self.config.budget
             limits["hints"] = frozenset(self._hints[cheap])
         elif kind == MINIMIZE:
-            signature, variant, *_ = detail
+            signature, variant, _, earlier = detail
             job = (minimize_finding, case, self._variants[variant])
             limits["budget"] = self.config.budget
+            if earlier is not None:  # the budget is per finding: triage spent some of it
+                limits["budget"] = self.config.budget.minus(earlier.stats)
         else:
             signature, variant = detail
             job = (bisect_finding, case, self._variants[variant])

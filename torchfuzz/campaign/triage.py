@@ -22,6 +22,7 @@ program so far.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -35,7 +36,12 @@ from torchfuzz.backends.worker import IsolatedRunner
 from torchfuzz.ir.graph import Graph
 from torchfuzz.ir.ops.base import Trait
 from torchfuzz.ir.serialize import Case
-from torchfuzz.shrink.minimize import MinimizeResult, NothingToMinimize, minimize_case
+from torchfuzz.shrink.minimize import (
+    MinimizeResult,
+    MinimizeStats,
+    NothingToMinimize,
+    minimize_case,
+)
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +71,15 @@ class Budget:
     def __post_init__(self) -> None:
         if self.candidates < 1 or self.seconds <= 0 or self.factor <= 0 or self.floor <= 0:
             raise ValueError(f"a minimization budget must be positive: {self}")
+
+    def minus(self, spent: MinimizeStats) -> Budget:
+        """What is left after a minimization that ran ``spent`` (at least one candidate
+        and a second, so that what is left is still a budget)."""
+        return dataclasses.replace(
+            self,
+            candidates=max(1, self.candidates - spent.candidates),
+            seconds=max(1.0, self.seconds - spent.seconds),
+        )
 
 
 @dataclass(frozen=True)
