@@ -54,6 +54,7 @@ from torchfuzz.backends.judge import Subject, judge
 from torchfuzz.backends.oracle import DEFAULT_POLICY, ComparisonPolicy
 from torchfuzz.backends.outcome import OutcomeKind
 from torchfuzz.backends.runner import node_values
+from torchfuzz.backends.search import first_failing
 from torchfuzz.backends.variants import Variant, run_compiled_calls
 from torchfuzz.ir.graph import Graph
 from torchfuzz.ir.infer import apply_op
@@ -238,14 +239,7 @@ class _Prefixes:
 
     def bisect(self, chain: Sequence[torch.fx.Node]) -> torch.fx.Node:
         """The first failing prefix of ``chain``, whose last prefix fails (bisected)."""
-        lo, hi = -1, len(chain) - 1  # chain[hi] fails; chain[lo] passes (-1: the inputs)
-        while hi - lo > 1:
-            mid = (lo + hi) // 2
-            if self.fails(chain[mid]):
-                hi = mid
-            else:
-                lo = mid
-        return chain[hi]
+        return first_failing(chain, self.fails)
 
     def descend(self, node: torch.fx.Node, chain: Sequence[torch.fx.Node]) -> torch.fx.Node:
         """From a failing node down to one whose operand candidates' prefixes all agree."""

@@ -38,6 +38,7 @@ from torchfuzz.backends.inputs import make_inputs
 from torchfuzz.backends.oracle import DEFAULT_POLICY, ComparisonPolicy
 from torchfuzz.backends.outcome import OutcomeKind, VariantResult
 from torchfuzz.backends.runner import check
+from torchfuzz.backends.search import first_failing
 from torchfuzz.backends.signature import mismatch_flags, result_signature
 from torchfuzz.backends.variants import Variant
 from torchfuzz.ir.graph import Graph, Node
@@ -311,14 +312,7 @@ class _Search:
         chain = [n.name for n in self.graph.nodes if n.name in ancestors and _observable(n)] + [
             target
         ]
-        lo, hi = -1, len(chain) - 1  # chain[hi] fails; chain[lo] passes (-1: the inputs)
-        while hi - lo > 1:
-            mid = (lo + hi) // 2
-            if self.fails(chain[mid]):
-                hi = mid
-            else:
-                lo = mid
-        return chain[hi]
+        return first_failing(chain, self.fails)
 
 
 def localize(

@@ -26,6 +26,7 @@ import dataclasses
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from torchfuzz.backends.bisect import BisectResult
 from torchfuzz.backends.localize import Localized
@@ -154,11 +155,7 @@ def bisect_finding(
     None (another backend, nothing found, or the worker died doing it)."""
     if variant.backend != "inductor":
         return None
-    reply, failure = runner.request("bisect", case, [variant], campaign_timeout * 8)
-    if failure is not None:
-        log.warning("seed %d: bisection failed: %s", case.seed, failure.summary())
-        return None
-    found = reply["bisect"]
+    found = _ask(runner, "bisect", case, [variant], campaign_timeout * 8)
     return None if found is None else BisectResult.from_dict(found)
 
 
@@ -166,12 +163,23 @@ def _localized(
     runner: IsolatedRunner, case: Case, variants: Sequence[Variant], timeout: float
 ) -> Localized | None:
     """:func:`~torchfuzz.backends.localize.localize_failing` in the runner's worker."""
-    reply, failure = runner.request("localize", case, variants, timeout)
-    if failure is not None:
-        log.warning("seed %d: localization failed: %s", case.seed, failure.summary())
-        return None
-    found = reply["localized"]
+    found = _ask(runner, "localize", case, variants, timeout)
     return None if found is None else Localized.from_dict(found)
+
+
+# The reply key of each worker request triage makes.
+_ANSWER_KEYS = {"bisect": "bisect", "localize": "localized"}
+
+
+def _ask(
+    runner: IsolatedRunner, op: str, case: Case, variants: Sequence[Variant], timeout: float
+) -> Any:
+    """The answer to worker request ``op``, or None when the worker died or hung on it."""
+    reply, failure = runner.request(op, case, variants, timeout)
+    if failure is not None:
+        log.warning("seed %d: %s failed: %s", case.seed, op, failure.summary())
+        return None
+    return reply[_ANSWER_KEYS[op]]
 
 
 def triage(
