@@ -12,7 +12,8 @@ campaign triages such a case before it buckets it, in a worker process
   culprit's :meth:`~torchfuzz.backends.localize.Culprit.key`.  When nothing localizes,
   minimize and localize the minimized program; failing that, name its ops.
 * **killed, timeout**: minimize within the :class:`Budget` and name the ops of the
-  minimized program after the signal.
+  minimized program after the signal.  A new hang must also hang within the campaign's
+  timeout; a case that does not fail again is ``not reproduced`` (one finding for all such).
 
 Every run of a candidate gets a timeout scaled to the case's own runtime (its check under
 Dynamo's ``eager`` backend, measured here), not the campaign's, so a hang costs seconds per candidate, not minutes;
@@ -30,7 +31,7 @@ from typing import Any
 
 from torchfuzz.backends.bisect import BisectResult
 from torchfuzz.backends.localize import Localized
-from torchfuzz.backends.outcome import OutcomeKind
+from torchfuzz.backends.outcome import OutcomeKind, ProcessFate
 from torchfuzz.backends.signature import Signature, root_signature
 from torchfuzz.backends.variants import Variant, get_variant
 from torchfuzz.backends.worker import IsolatedRunner
@@ -42,6 +43,7 @@ from torchfuzz.shrink.minimize import (
     MinimizeStats,
     NothingToMinimize,
     minimize_case,
+    run_signature,
 )
 
 log = logging.getLogger(__name__)
@@ -56,6 +58,10 @@ __all__ = [
     "ops_of",
     "triage",
 ]
+
+
+# The root cause of a killed or hung case that does not fail again when triage re-runs it.
+NOT_REPRODUCED = "not reproduced"
 
 
 @dataclass(frozen=True, slots=True)
@@ -214,8 +220,14 @@ def triage(
             case, first, runner, budget, campaign_timeout, hints, nodes_only=True
         )
     except NothingToMinimize:
-        log.warning("seed %d no longer fails under %s; named by its ops", case.seed, first.name)
-        return Triaged(root_signature(cheap, ops_key(case.graph)), (first.name,), None, None, first)
+        log.warning("seed %d: %s no longer fails under %s", case.seed, cheap.text(), first.name)
+        return Triaged(root_signature(cheap, NOT_REPRODUCED), (first.name,), None, None, first)
+    if cheap.kind is ProcessFate.TIMEOUT and not ops_of(reduced.graph) <= hints:
+        # A new hang found with short run timeouts must hang in the campaign's time too (a
+        # loaded machine makes slow runs, not hangs).
+        if run_signature(reduced.graph, case.seed, first, runner, campaign_timeout) != cheap:
+            log.warning("seed %d: its minimized hang ends within %g s", case.seed, campaign_timeout)
+            return Triaged(root_signature(cheap, NOT_REPRODUCED), (first.name,), None, None, first)
     if cheap.kind is OutcomeKind.MISMATCH:
         small = Case(reduced.graph, case.seed, case.options, case.versions)
         found = _localized(runner, small, [first], campaign_timeout * max(4, len(small.graph)))
