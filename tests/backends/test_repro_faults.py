@@ -72,3 +72,35 @@ def test_a_childs_verdict_and_status_pass_through(tmp_path) -> None:
     fixed = _run_repro("recording_backend", tmp_path)
     assert fixed.returncode == 0, fixed.stdout + fixed.stderr
     assert fixed.stdout.splitlines()[-1] == "all variants agree with eager"
+
+
+def test_a_child_does_not_outlive_a_repro_killed_by_its_caller(tmp_path) -> None:
+    (variant,) = resolve_variants(["inductor"], SPEC + "hanging_backend")
+    path = tmp_path / "repro.py"
+    path.write_text(to_repro(_neg_graph(), 0, variant))
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    repro = subprocess.Popen(
+        [sys.executable, str(path)], env=env, stdout=subprocess.PIPE, text=True
+    )
+    assert repro.stdout.readline().startswith("torch ")  # the child runs (and hangs)
+    children = subprocess.run(
+        ["pgrep", "-f", f"{path} --child"], capture_output=True, text=True
+    ).stdout.split()
+    assert len(children) == 1
+    repro.kill()  # as a caller's timeout does
+    repro.wait()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and _alive(int(children[0])):
+        time.sleep(0.2)
+    assert not _alive(int(children[0]))
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    status = (
+        Path(f"/proc/{pid}/stat").read_text().split()[2] if Path(f"/proc/{pid}").exists() else "X"
+    )
+    return status != "Z"

@@ -24,6 +24,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import time
 
 import torch
 
@@ -64,10 +65,19 @@ def isolated_main():
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
+        threading.Thread(target=exit_with_parent, args=(os.getppid(),), daemon=True).start()
         return main()
     command = [sys.executable, "-u", __file__, "--child"]
     return run_in_child(command, args.timeout, VARIANT["name"])
 """
+
+
+def exit_with_parent(parent: int) -> None:
+    """Kill this child's process group once the script that started it is gone (killed
+    by its caller's own timeout, say): a hung child must not outlive it."""
+    while os.getppid() == parent:
+        time.sleep(0.5)
+    os.killpg(0, signal.SIGKILL)
 
 
 def _kill_group(child: subprocess.Popen) -> None:
@@ -174,7 +184,9 @@ def to_repro(graph: Graph, seed: int, variant: Variant, signature: Signature | N
         f'"""{header}\n"""',
         "from __future__ import annotations\n\n"
         "import argparse\nimport contextlib\nimport os\nimport signal\nimport subprocess\n"
-        "import sys\n\nimport torch\n" + "".join(f"{line}\n" for line in imports) + backend_import,
+        "import sys\nimport threading\nimport time\n\nimport torch\n"
+        + "".join(f"{line}\n" for line in imports)
+        + backend_import,
         f"# torchfuzz IR of the program:\n{textwrap.indent(graph.text(), '# ')}",
         program,
         reference,
@@ -183,7 +195,7 @@ def to_repro(graph: Graph, seed: int, variant: Variant, signature: Signature | N
         f"# The compile variant.\nVARIANT = {variant_text}",
         data_code(graph, seed, variant.mark_dynamic),
         f"TIMEOUT = {TIMEOUT!r}  # seconds; --timeout S",
-        "\n\n".join(inspect.getsource(f) for f in (_kill_group, run_in_child)),
+        "\n\n".join(inspect.getsource(f) for f in (exit_with_parent, _kill_group, run_in_child)),
         _MAIN.replace("SUBJECT_CODE", subject_code(resized is not None)),
         embedded_judge(docstrings=False),
         'if __name__ == "__main__":\n    sys.exit(isolated_main())\n',
