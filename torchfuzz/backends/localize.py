@@ -39,7 +39,7 @@ from torchfuzz.backends.oracle import DEFAULT_POLICY, ComparisonPolicy
 from torchfuzz.backends.outcome import OutcomeKind, VariantResult
 from torchfuzz.backends.runner import check
 from torchfuzz.backends.search import first_failing
-from torchfuzz.backends.signature import mismatch_flags, result_signature
+from torchfuzz.backends.signature import functional_op, mismatch_flags, result_signature
 from torchfuzz.backends.variants import Variant
 from torchfuzz.ir.graph import Graph, Node
 from torchfuzz.ir.infer import evaluate_nodes, same_storage
@@ -127,7 +127,7 @@ class Culprit:
         wrong kernel shows up with all of them (a broadcast bug fires under dynamic shapes
         alone in a program whose sizes happen to be equal); :meth:`pattern` shows them for
         the first example, next to the finding."""
-        op = self.op[:-1] if self.op.endswith("_") and not self.op.startswith("_") else self.op
+        op = functional_op(self.op)
         if self.aten is not None:  # aten.mul.Tensor(float32, float32) -> float32
             op = self.aten.split("(")[0].split(".")[1]
         return f"{op} -> {self.result}"

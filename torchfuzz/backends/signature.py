@@ -62,6 +62,7 @@ __all__ = [
     "killed_signature",
     "normalize_message",
     "process_signature",
+    "functional_op",
     "mismatch_flags",
     "result_signature",
     "root_op",
@@ -308,6 +309,12 @@ _FATE_PARTS: Mapping[ProcessFate, Callable[[int | None], tuple[str, ...]]] = {
     ProcessFate.KILLED: _signal_parts,
     ProcessFate.TIMEOUT: lambda signal_number: (),
 }
+
+
+def functional_op(name: str) -> str:
+    """An op name without its in-place ``_`` (``add_`` -> ``add``: the same kernel and a
+    copy), as root causes name ops."""
+    return name[:-1] if name.endswith("_") and not name.startswith("_") else name
 
 
 def root_op(signature: Signature) -> str | None:

@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from torchfuzz.backends.outcome import OutcomeKind
-from torchfuzz.backends.signature import Signature, root_op
+from torchfuzz.backends.signature import Signature, functional_op, root_op
 from torchfuzz.backends.worker import RunnerKilled
 from torchfuzz.campaign.artifacts import write_minimized
 from torchfuzz.campaign.config import CampaignConfig, CaseResult, finding_files
@@ -150,7 +150,7 @@ class Campaign:
     def _merge_crash(self, store: FindingsStore, crash_id: str, graph: Graph) -> None:
         """A crash whose minimized program is one op that another finding names as its
         root cause is that finding seen another way: merge it in (now, or when it comes)."""
-        ops = {op.removesuffix("_") for op in ops_of(graph)}
+        ops = {functional_op(op) for op in ops_of(graph)}
         if len(ops) != 1:
             return
         self._crash_ops[crash_id] = op = ops.pop()

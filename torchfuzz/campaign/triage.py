@@ -32,7 +32,7 @@ from typing import Any
 from torchfuzz.backends.bisect import BisectResult
 from torchfuzz.backends.localize import Localized
 from torchfuzz.backends.outcome import OutcomeKind, ProcessFate
-from torchfuzz.backends.signature import Signature, root_signature
+from torchfuzz.backends.signature import Signature, functional_op, root_signature
 from torchfuzz.backends.variants import Variant, get_variant
 from torchfuzz.backends.worker import IsolatedRunner
 from torchfuzz.ir.graph import Graph
@@ -110,7 +110,7 @@ def ops_of(graph: Graph) -> frozenset[str]:
 def ops_key(graph: Graph) -> str:
     """The ops of a (minimized) program, sorted and without in-place ``_``, e.g.
     ``cumsum + flip``: the root cause of a failure nothing localizes."""
-    ops = {name[:-1] if name.endswith("_") else name for name in ops_of(graph)}
+    ops = {functional_op(name) for name in ops_of(graph)}
     return " + ".join(sorted(ops)) or "no ops"
 
 
