@@ -433,3 +433,16 @@ def test_ctrl_c_stops_the_campaign_cleanly_with_a_summary(tmp_path):
     with sqlite3.connect(db) as conn:
         recorded = conn.execute("SELECT count(*) FROM cases").fetchone()[0]
     assert 5 <= recorded < 500 and f"cases: {recorded} " in out
+
+
+def test_observe_prints_scores_per_family_and_all(capsys):
+    code, out, _ = run_cli(capsys, "observe", "--seeds", "0:3", "--compare", "--nodes", "5")
+    assert code == 0
+    assert "observability of seeds 0:3" in out and "score (--observe no)" in out
+    last = out.strip().splitlines()[-1].split()
+    assert last[0] == "all" and 0.0 <= float(last[2]) <= 1.0
+
+
+def test_observe_bad_flag_is_one_line_and_exit_2(capsys):
+    code, _, err = run_cli(capsys, "observe", "--observe", "maybe")
+    assert code == 2 and len(err.strip().splitlines()) == 1 and "yes or no" in err

@@ -1,5 +1,5 @@
 """Command line: `python -m torchfuzz.cli COMMAND ...` (also `torchfuzz`): generate, run, fuzz,
-report, replay, merge, minimize, bench, ops.
+report, replay, merge, minimize, bench, ops, observe.
 
 The entry point: builds the parser from the command modules (:mod:`torchfuzz.commands`),
 configures logging, runs the command and maps errors to exit codes: 0 ok, 1 finding, 2 bad
@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from torchfuzz._version import __version__
 from torchfuzz.backends.variants import UnknownBackendError, UnknownVariantError
 from torchfuzz.campaign.executors import ExecutorError
-from torchfuzz.commands import bench, campaign, program, shrink
+from torchfuzz.commands import bench, campaign, observe, program, shrink
 from torchfuzz.commands.common import Exit, UsageError
 from torchfuzz.findings.known_issues import KnownIssuesError
 from torchfuzz.findings.layout import CampaignBusyError
@@ -27,7 +27,7 @@ from torchfuzz.ir.catalogue import UnknownOpError
 from torchfuzz.ir.serialize import CaseFormatError
 
 # In the order `torchfuzz --help` lists their commands.
-_GROUPS = (program, campaign, shrink, bench)
+_GROUPS = (program, campaign, shrink, bench, observe)
 _BAD_INPUT = (
     UsageError,
     CaseFormatError,

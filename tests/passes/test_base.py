@@ -12,6 +12,7 @@ import torch
 
 from torchfuzz.ir.graph import Graph
 from torchfuzz.passes import (
+    ObserveValues,
     DeadCodeElimination,
     Pass,
     PassError,
@@ -152,10 +153,19 @@ def test_default_pipeline():
     g = needs_promotion_and_dce()
     text = g.text()
     pipeline = default_pipeline()
-    assert [type(p) for p in pipeline.passes] == [TypePromotion, DeadCodeElimination, Validate]
+    assert [type(p) for p in pipeline.passes] == [
+        TypePromotion,
+        DeadCodeElimination,
+        ObserveValues,
+        Validate,
+    ]
+    assert ObserveValues not in [type(p) for p in default_pipeline(observe=False).passes]
     out = pipeline.run(g)
     assert g.text() == text
     verify(out)
+    # add's float16 value and its rounding, which the cast to int32 loses, are outputs too
+    assert len(out.outputs) == 3
+    out.set_outputs(out.outputs[:1])
     # add's float16 result is rounded and cast back to int32; the dead sin is gone
     assert [n.op.name for n in out.nodes] == ["add", "round", "cast", "mul"]
     assert_same_semantics(g, out)

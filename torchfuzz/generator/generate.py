@@ -361,5 +361,6 @@ def generate(
 
     Same seed and options give the same program, byte for byte, in any process.
     """
+    options = options or GeneratorOptions()
     graph, _ = generate_raw(seed, options, catalogue)
-    return default_pipeline().run(graph)
+    return default_pipeline(options.observe).run(graph)

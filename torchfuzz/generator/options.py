@@ -47,6 +47,16 @@ def parse_names(text: str) -> tuple[str, ...]:
     return tuple(name.strip() for name in text.split(",") if name.strip())
 
 
+def parse_bool(text: str) -> bool:
+    """`yes`/`no` (also true/false, on/off, 1/0) -> the bool; other text raises ValueError."""
+    words = {"yes": True, "true": True, "on": True, "1": True}
+    words |= {"no": False, "false": False, "off": False, "0": False}
+    try:
+        return words[text.strip().lower()]
+    except KeyError:
+        raise ValueError(f"expected yes or no, got {text!r}") from None
+
+
 def _flag(default: Any, name: str, parse: Callable[[str], Any], help: str, **kw: Any) -> Any:
     return field(default=default, metadata={"flag": OptionFlag(name, parse, help, **kw)})
 
@@ -65,6 +75,8 @@ class GeneratorOptions:
     p_empty:          chance that an output's wanted shape has a size-0 dim (empty tensors).
     max_outputs:      outputs per program, drawn in [1, max_outputs].
     p_scalar_output:  chance that an output is a Python scalar.
+    observe:          make every value whose information reaches no output an output too
+                      (`passes.observe`), so that a wrong value anywhere is judged.
     ops:              only these ops: catalogue op names or family names (None: all).
                       Programs are those the catalogue restricted to them generates, so
                       tests and users can pin a program set while the catalogue grows.
@@ -86,6 +98,9 @@ class GeneratorOptions:
     p_offset: float = _flag(0.1, "--p-offset", float, "chance of an input at an offset")
     p_empty: float = _flag(0.03, "--p-empty", float, "chance of a size-0 output dim")
     max_outputs: int = 2
+    observe: bool = _flag(
+        True, "--observe", parse_bool, "make values that no output keeps outputs too (yes/no)"
+    )
     p_scalar_output: float = 0.1
     ops: tuple[str, ...] | None = _flag(
         None,

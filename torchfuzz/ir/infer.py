@@ -115,12 +115,14 @@ def evaluate_nodes(
     inputs: Sequence[Any],
     clone_written: bool = False,
     before: Callable[[Node, list[Any], dict[str, Any]], None] | None = None,
+    after: Callable[[Node, Any], Any] | None = None,
 ) -> dict[str, Any]:
     """Run `graph` on `inputs` node by node; the value of every input and node by name.
 
     With `clone_written` an in-place node writes a clone of its operand, so the values
     recorded before it keep what they were before the write. `before(node, operands,
-    values so far)` is called for each node before it runs."""
+    values so far)` is called for each node before it runs; `after(node, value)` after,
+    and what it returns is the node's value from then on."""
     env: dict[str, Any] = {inp.name: value for inp, value in zip(graph.inputs, inputs)}
     for node in graph.nodes:
         attrs = node.attr_map
@@ -133,6 +135,8 @@ def evaluate_nodes(
             env[node.name] = attrs["value"]
         else:
             env[node.name] = apply_op(node.op, operands, attrs)
+        if after is not None:
+            env[node.name] = after(node, env[node.name])
     return env
 
 

@@ -1,14 +1,17 @@
-"""Graph -> Graph passes: validation, type promotion, dead code elimination."""
+"""Graph -> Graph passes: validation, type promotion, dead code elimination, observability."""
 
 from torchfuzz.passes.base import Pass, PassError, PassResult, Pipeline, PipelineError
 from torchfuzz.passes.dce import DeadCodeElimination, live_values
+from torchfuzz.passes.observe import ObserveValues
 from torchfuzz.passes.type_promotion import TypePromotion, natural_spec, promoted_dtype
 from torchfuzz.passes.validate import Validate, ValidationError, spec_mismatch, verify
 
 
-def default_pipeline() -> Pipeline:
-    """The passes every generated graph goes through: promote types, drop dead code, verify."""
-    return Pipeline((TypePromotion(), DeadCodeElimination(), Validate()))
+def default_pipeline(observe: bool = True) -> Pipeline:
+    """The passes every generated graph goes through: promote types, drop dead code, make
+    every value observable (unless not `observe`), verify."""
+    middle = (ObserveValues(),) if observe else ()
+    return Pipeline((TypePromotion(), DeadCodeElimination(), *middle, Validate()))
 
 
 __all__ = [
@@ -17,6 +20,7 @@ __all__ = [
     "PassError",
     "PassResult",
     "Pipeline",
+    "ObserveValues",
     "PipelineError",
     "TypePromotion",
     "Validate",
