@@ -12,8 +12,8 @@ import torch
 
 from torchfuzz.ir.graph import Graph
 from torchfuzz.passes import (
-    ObserveValues,
     DeadCodeElimination,
+    ObserveValues,
     Pass,
     PassError,
     PassResult,
