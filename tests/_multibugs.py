@@ -170,6 +170,7 @@ value_bug_backend = backend_with(
 where_bug_backend = backend_with("where_broadcast")
 exp_bug_backend = backend_with("exp_half")
 cumsum_bug_backend = backend_with("cumsum_scaled")
+mul_bug_backend = backend_with("mul_broadcast")
 
 
 # The op each bug is in: a finding names the bug when its root cause is that op alone.

@@ -33,6 +33,7 @@ from dataclasses import dataclass
 import networkx as nx
 import torch
 
+from torchfuzz.backends.amplified import upstream_culprit
 from torchfuzz.backends.decompose import aten_culprit
 from torchfuzz.backends.inputs import make_inputs
 from torchfuzz.backends.oracle import DEFAULT_POLICY, ComparisonPolicy
@@ -91,7 +92,8 @@ class Culprit:
 
     ``dtypes``, ``ranks`` and ``layouts`` describe the operands in order (a Python scalar
     has rank None); ``method`` says how it was found: ``"outputs"`` (the all-outputs copy,
-    confirmed on prefixes) or ``"prefixes"`` (bisection over prefixes)."""
+    confirmed on prefixes), ``"prefixes"`` (bisection over prefixes) or ``"upstream"``
+    (an ancestor failing alone: :mod:`~torchfuzz.backends.amplified`)."""
 
     node: str
     op: str
@@ -375,17 +377,21 @@ def localize_failing(
     culprit = localize(graph, seed, first, policy)
     if culprit is None:
         return None
-    inside = aten_culprit(graph, culprit.node, seed, first, policy)
+    witness = prefix(graph, culprit.node)  # a program the culprit fails in
+    upstream = upstream_culprit(graph, culprit.node, seed, first, policy)
+    if upstream is not None:  # the culprit only amplified an upstream error
+        node, witness = upstream
+        culprit = Culprit.of(graph, node, first, "upstream")
+    inside = aten_culprit(witness, culprit.node, seed, first, policy)
     if inside is not None:
         result = culprit.result
         if inside.out_dtype is not None:
             result = dtype_class(parse_dtype(inside.out_dtype))
         culprit = dataclasses.replace(culprit, aten=inside.text(), result=result)
-    truncated = prefix(graph, culprit.node)
-    own = _result(truncated, seed, first, policy)
+    own = _result(witness, seed, first, policy)
     flags = mismatch_flags(result_signature(own)) if own.kind is OutcomeKind.MISMATCH else ()
     seen = [first] + [
-        v for v in others if _result(truncated, seed, v, policy).kind is OutcomeKind.MISMATCH
+        v for v in others if _result(witness, seed, v, policy).kind is OutcomeKind.MISMATCH
     ]
     dynamic = all(is_dynamic(v) for v in seen)
     culprit = dataclasses.replace(culprit, dynamic=dynamic)
