@@ -4,7 +4,7 @@ The first node whose value diverges may only amplify an error an earlier node ma
 tolerance: a broadcast ``mul`` 1 % off in bfloat16 passes at the ``mul`` (bfloat16's
 tolerance is 1.6 %) and shows after a ``cos`` downstream, so localization names the ``cos``.
 :func:`upstream_culprit` asks the culprit node *alone*, fed eager's values of its operands
-(:func:`torchfuzz.shrink.moves.isolate`).  When that passes, the node computes right what it
+(:func:`torchfuzz.passes.isolate.isolate`).  When that passes, the node computes right what it
 is given, and the divergence came from its operands: the nearest ancestor that fails alone
 is the culprit — as it is, or with its half-precision floats raised to float32
 (:func:`raise_half`), where a relative error the half tolerance hides shows.  When no
@@ -27,7 +27,7 @@ from torchfuzz.backends.variants import Variant
 from torchfuzz.ir.graph import Graph
 from torchfuzz.ir.ops.base import Trait
 from torchfuzz.ir.types import TensorSpec
-from torchfuzz.shrink.moves import isolate
+from torchfuzz.passes.isolate import isolate
 
 log = logging.getLogger(__name__)
 
