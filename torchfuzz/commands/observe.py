@@ -35,8 +35,9 @@ log = logging.getLogger(__name__)
 
 
 def _observe_seeds(seeds: Sequence[int], options: GeneratorOptions) -> list[ProgramObservation]:
-    warnings.filterwarnings("ignore")  # ops' beta / degrees-of-freedom warnings, per seed
-    return [observe(generate(seed, options), seed) for seed in seeds]
+    with warnings.catch_warnings():  # ops' beta / degrees-of-freedom warnings, per seed
+        warnings.simplefilter("ignore")
+        return [observe(generate(seed, options), seed) for seed in seeds]
 
 
 def observe_seeds(
