@@ -5,8 +5,10 @@ from __future__ import annotations
 import torch
 
 from tests.passes._build import node, tensor
+from torchfuzz.backends import amplified
 from torchfuzz.backends.amplified import raise_half, upstream_culprit
 from torchfuzz.backends.localize import localize, localize_failing
+from torchfuzz.backends.outcome import Outcome, OutcomeKind
 from torchfuzz.backends.runner import check, resolve_variants
 from torchfuzz.ir.graph import Graph
 
@@ -55,3 +57,18 @@ def test_a_node_that_fails_alone_keeps_the_blame():
     g.set_outputs([c])
     assert upstream_culprit(g, m, 0, MUL_BUG) is None
     assert localize_failing(g, 0, [MUL_BUG]).culprit.node == m
+
+
+def test_an_isolated_program_eager_cannot_judge_is_no_evidence(monkeypatch):
+    """Isolating a node may give a program the judge returns no results for (eager fails
+    or is not bit-reproducible): the node is not blamed, nor anything upstream."""
+    g, n = amplifying_program()
+    judged = []
+
+    def not_judged(program, *args, **kwargs):
+        judged.append(program)
+        return Outcome(OutcomeKind.SKIPPED, reason="eager is not bit-reproducible")
+
+    monkeypatch.setattr(amplified, "check", not_judged)
+    assert upstream_culprit(g, n["c"], 0, MUL_BUG) is None
+    assert judged

@@ -73,8 +73,9 @@ def upstream_culprit(
     program that shows it failing alone; None when ``node`` fails alone, or no ancestor
     among the ``limit`` nearest does."""
 
-    def fails(program: Graph) -> bool:
-        return check(program, seed, (variant,), policy).results[0].kind is OutcomeKind.MISMATCH
+    def fails(program: Graph) -> bool:  # no results: eager fails or is not reproducible
+        results = check(program, seed, (variant,), policy).results
+        return bool(results) and results[0].kind is OutcomeKind.MISMATCH
 
     values = node_values(graph, seed)
     alone = isolate(graph, node, values)
