@@ -13,7 +13,13 @@ import time
 import pytest
 
 from torchfuzz.backends.outcome import OutcomeKind
-from torchfuzz.backends.signature import Signature, killed_signature, timeout_signature
+from torchfuzz.backends.signature import (
+    NOT_REPRODUCED,
+    Signature,
+    killed_signature,
+    root_signature,
+    timeout_signature,
+)
 from torchfuzz.commands.render import store_summary, to_text
 from torchfuzz.findings.layout import CampaignDir
 from torchfuzz.findings.store import SCHEMA_VERSION, FindingsStore, StoreError
@@ -366,3 +372,14 @@ def test_a_finding_merged_into_another_counts_for_it_from_then_on(store):
     assert summary.counts["crash"] == 3 and summary.counts["killed"] == 1
     with pytest.raises(StoreError, match="cannot merge"):
         store.merge_into(BOOM.id, ROOT.id)  # gone already
+
+
+def test_a_case_not_reproduced_in_triage_is_shown_apart_as_no_bug(store):
+    hung = timeout_signature()
+    store.record(7, OPTIONS, "timeout", ("inductor",), None, 40.0, cheap=hung, pending=True)
+    store.resolve(7, root_signature(hung, NOT_REPRODUCED), ("inductor",))
+    store.record(8, OPTIONS, "killed", ("inductor",), None, 2.0, cheap=KILLED, pending=True)
+    store.resolve(8, ROOT, ("inductor",))
+    rows = {row.signature.parts[-1]: row for row in store.summary().findings}
+    assert not rows[NOT_REPRODUCED].reproduced and rows[ROOT.parts[-1]].reproduced
+    assert "1 not reproduced in triage, no bug" in to_text(store_summary(store.summary()))

@@ -280,6 +280,16 @@ def mismatch_flags(signature: Signature) -> tuple[str, ...]:
     return tuple(part for part in signature.parts if part in _MISMATCH_FLAGS)
 
 
+# The root of a killed or hung case that did not fail again when triaged (a run slowed down by
+# a loaded machine, or a heisenbug): one finding for all such, reported as not reproduced.
+NOT_REPRODUCED = "not reproduced"
+
+
+def reproduced(signature: Signature) -> bool:
+    """False for the root-cause signature of a case that did not fail again in triage."""
+    return signature.parts[-1:] != (NOT_REPRODUCED,)
+
+
 def root_signature(cheap: Signature, root: str, flags: tuple[str, ...] | None = None) -> Signature:
     """The root-cause signature of a finding whose cheap signature is ``cheap``: ``root``
     (a culprit's op pattern, or the op pattern of the minimized program) replaces the

@@ -13,7 +13,8 @@ campaign triages such a case before it buckets it, in a worker process
   minimize and localize the minimized program; failing that, name its ops.
 * **killed, timeout**: minimize within the :class:`Budget` and name the ops of the
   minimized program after the signal.  A new hang must also hang within the campaign's
-  timeout; a case that does not fail again is ``not reproduced`` (one finding for all such).
+  timeout; a case that does not fail again is ``not reproduced`` (one finding for all such,
+  shown apart and never counted as a new bug).
 
 Every run of a candidate gets a timeout scaled to the case's own runtime (its check under
 Dynamo's ``eager`` backend, measured here), not the campaign's, so a hang costs seconds per candidate, not minutes;
@@ -32,7 +33,12 @@ from typing import Any
 from torchfuzz.backends.bisect import BisectResult
 from torchfuzz.backends.localize import Localized
 from torchfuzz.backends.outcome import OutcomeKind, ProcessFate
-from torchfuzz.backends.signature import Signature, functional_op, root_signature
+from torchfuzz.backends.signature import (
+    NOT_REPRODUCED,
+    Signature,
+    functional_op,
+    root_signature,
+)
 from torchfuzz.backends.variants import Variant, get_variant
 from torchfuzz.backends.worker import IsolatedRunner
 from torchfuzz.ir.graph import Graph
@@ -61,7 +67,6 @@ __all__ = [
 
 
 # The root cause of a killed or hung case that does not fail again when triage re-runs it.
-NOT_REPRODUCED = "not reproduced"
 
 
 @dataclass(frozen=True, slots=True)

@@ -67,6 +67,11 @@ def table(
     return grid
 
 
+def _unreproduced(summary: StoreSummary) -> str:
+    count = sum(not f.reproduced for f in summary.findings)
+    return f"; {count} not reproduced in triage, no bug" if count else ""
+
+
 def store_summary(summary: StoreSummary) -> Group:
     """Outcome counts, throughput, and one table line per finding (what `report` shows)."""
     seconds = summary.total_seconds
@@ -80,7 +85,7 @@ def store_summary(summary: StoreSummary) -> Group:
             f" ({rate:.2f} cases/s per worker)"
         ),
         Text("outcomes: " + ", ".join(f"{k} {n}" for k, n in summary.counts.items())),
-        Text(f"findings: {len(summary.findings)} unique ({statuses})"),
+        Text(f"findings: {len(summary.findings)} unique ({statuses}{_unreproduced(summary)})"),
     ]
     if summary.pending:
         lines.append(Text(f"pending: {summary.pending} failing cases not triaged yet (resume)"))

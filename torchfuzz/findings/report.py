@@ -11,7 +11,7 @@ import json
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from torchfuzz.backends.signature import Signature
+from torchfuzz.backends.signature import Signature, reproduced
 
 __all__ = ["FINDING_COLUMNS", "FindingRow", "FindingStatus", "StoreSummary"]
 
@@ -67,6 +67,12 @@ class FindingRow:
         # rows read back from SQLite hold the status as text; unknown text raises here
         object.__setattr__(self, "status", FindingStatus(self.status))
         object.__setattr__(self, "variants", tuple(self.variants))
+
+    @property
+    def reproduced(self) -> bool:
+        """False for the one finding of killed or hung cases that did not fail again when
+        triaged: not counted as a new bug (no exit 1), shown apart."""
+        return reproduced(self.signature)
 
     @property
     def variant(self) -> str:
