@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import multiprocessing
 import warnings
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -49,7 +50,8 @@ def observe_seeds(
     if workers <= 1:
         return _observe_seeds(seeds, options)
     chunks = [seeds[i : i + 20] for i in range(0, len(seeds), 20)]
-    with ProcessPoolExecutor(workers) as pool:
+    # Spawned, not forked: a fork of a process whose OpenMP pool has run hangs in its barrier.
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
         parts = pool.map(_observe_seeds, chunks, [options] * len(chunks))
         return [program for part in parts for program in part]
 
