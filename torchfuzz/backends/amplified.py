@@ -15,7 +15,6 @@ the culprit.
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 import networkx as nx
 import torch
@@ -26,39 +25,23 @@ from torchfuzz.backends.runner import check, node_values
 from torchfuzz.backends.variants import Variant
 from torchfuzz.ir.graph import Graph
 from torchfuzz.ir.ops.base import Trait
-from torchfuzz.ir.types import TensorSpec
 from torchfuzz.passes.isolate import isolate
+from torchfuzz.passes.widen import retype
 
 log = logging.getLogger(__name__)
 
 _HALF = (torch.float16, torch.bfloat16)
 
 
-def _raise(value: Any) -> Any:
-    if isinstance(value, torch.dtype):
-        return torch.float32 if value in _HALF else value
-    if isinstance(value, tuple):
-        return tuple(_raise(v) for v in value)
-    return value
+def _raised(dtype: torch.dtype) -> torch.dtype:
+    return torch.float32 if dtype in _HALF else dtype
 
 
 def raise_half(graph: Graph) -> Graph | None:
     """A copy with float16 and bfloat16 (inputs, results, dtype attributes) made float32;
     None when there are none.  Declared specs are not re-validated: only values are used."""
-    raised = graph.copy()
-    changed = False
-    for inp in raised.inputs:
-        if isinstance(inp.spec, TensorSpec) and inp.spec.dtype in _HALF:
-            raised.replace_input(inp.name, spec=inp.spec.with_dtype(torch.float32))
-            changed = True
-    for node in raised.nodes:
-        spec, attrs = node.spec, tuple((k, _raise(v)) for k, v in node.attrs)
-        if isinstance(spec, TensorSpec) and spec.dtype in _HALF:
-            spec = spec.with_dtype(torch.float32)
-        if spec != node.spec or attrs != node.attrs:
-            raised.replace_node(node.name, spec=spec, attrs=attrs)
-            changed = True
-    return raised if changed else None
+    raised = retype(graph, _raised)
+    return None if raised == graph else raised
 
 
 def upstream_culprit(

@@ -33,7 +33,7 @@ import torch
 from torchfuzz.backends.judge import identical, judge
 from torchfuzz.backends.oracle import DEFAULT_POLICY, ComparisonPolicy
 from torchfuzz.backends.outcome import Crash, OutcomeKind, Stage
-from torchfuzz.backends.runner import subject
+from torchfuzz.backends.runner import coarsest_float, subject
 from torchfuzz.backends.standalone import CompiledCalls
 from torchfuzz.ir.graph import Graph, Node
 from torchfuzz.ir.infer import evaluate_nodes
@@ -68,13 +68,8 @@ def delta_of(graph: Graph, name: str, dag: nx.MultiDiGraph) -> float:
     """The relative perturbation of value ``name``: :data:`DELTA`, or larger where the
     value or one it is computed from has a coarser floating dtype (the judge's tolerance
     follows it: :func:`~torchfuzz.backends.runner.computed_in`)."""
-    deltas = [DELTA]
-    for value in (name, *nx.ancestors(dag, name)):
-        spec = graph.spec(value)
-        deltas.append(
-            DELTAS.get(spec.dtype.to_real() if spec.dtype.is_complex else spec.dtype, DELTA)
-        )
-    return max(deltas)
+    coarsest = coarsest_float(graph, name, dag)
+    return DELTA if coarsest is None else DELTAS.get(coarsest.to_real(), DELTA)
 
 
 def _perturbable(graph: Graph, node: Node, value: object) -> bool:

@@ -70,6 +70,18 @@ def _precision(dtype: torch.dtype) -> float:
     return torch.finfo(dtype.to_real()).eps
 
 
+def coarsest_float(graph: Graph, name: str, dag: nx.MultiDiGraph) -> torch.dtype | None:
+    """The least precise floating or complex tensor dtype among value ``name`` and the
+    values it is computed from (``dag``: ``graph.to_networkx()``), or None."""
+    floats = [
+        graph.spec(v).dtype
+        for v in (name, *nx.ancestors(dag, name))
+        if isinstance(graph.spec(v), TensorSpec)
+        and (graph.spec(v).dtype.is_floating_point or graph.spec(v).dtype.is_complex)
+    ]
+    return max(floats, key=_precision, default=None)
+
+
 def computed_in(graph: Graph) -> tuple[torch.dtype | None, ...]:
     """Per output, the least precise floating dtype among the values it is computed from
     when that is less precise than the output itself (a bfloat16 result cast to float64 is
@@ -77,13 +89,7 @@ def computed_in(graph: Graph) -> tuple[torch.dtype | None, ...]:
     dag = graph.to_networkx()
     found: list[torch.dtype | None] = []
     for name in graph.outputs:
-        floats = [
-            graph.spec(v).dtype
-            for v in (name, *nx.ancestors(dag, name))
-            if isinstance(graph.spec(v), TensorSpec)
-            and (graph.spec(v).dtype.is_floating_point or graph.spec(v).dtype.is_complex)
-        ]
-        coarsest = max(floats, key=_precision, default=None)
+        coarsest = coarsest_float(graph, name, dag)
         own = graph.spec(name).dtype
         own_eps = _precision(own) if own.is_floating_point or own.is_complex else 0.0
         if coarsest is not None and _precision(coarsest) > own_eps:

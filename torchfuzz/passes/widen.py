@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -20,12 +21,29 @@ def widen_dtype(dtype: torch.dtype) -> torch.dtype:
     return _WIDE if dtype.is_floating_point else dtype
 
 
-def _widen_attr(value: Any) -> Any:
+def _retype_attr(value: Any, change: Callable[[torch.dtype], torch.dtype]) -> Any:
     if isinstance(value, torch.dtype):
-        return widen_dtype(value)
+        return change(value)
     if isinstance(value, tuple):
-        return tuple(_widen_attr(v) for v in value)
+        return tuple(_retype_attr(v, change) for v in value)
     return value
+
+
+def retype(graph: Graph, change: Callable[[torch.dtype], torch.dtype]) -> Graph:
+    """A copy with every dtype (of tensor inputs, tensor results, dtype attributes) ``d``
+    made ``change(d)``.  Declared specs of the copy are not re-validated: only its values
+    are used."""
+    result = graph.copy()
+    for inp in result.inputs:
+        if isinstance(inp.spec, TensorSpec):
+            result.replace_input(inp.name, spec=inp.spec.with_dtype(change(inp.spec.dtype)))
+    for node in result.nodes:
+        spec = node.spec
+        if isinstance(spec, TensorSpec):
+            spec = spec.with_dtype(change(spec.dtype))
+        attrs = tuple((k, _retype_attr(v, change)) for k, v in node.attrs)
+        result.replace_node(node.name, spec=spec, attrs=attrs)
+    return result
 
 
 def widen_floats(graph: Graph) -> Graph:
@@ -35,14 +53,4 @@ def widen_floats(graph: Graph) -> Graph:
     Run it under `torch.set_default_dtype(torch.float64)` so that int->float ops widen too.
     Declared specs of the copy are not re-validated: only its values are used.
     """
-    wide = graph.copy()
-    for inp in wide.inputs:
-        if isinstance(inp.spec, TensorSpec):
-            wide.replace_input(inp.name, spec=inp.spec.with_dtype(widen_dtype(inp.spec.dtype)))
-    for node in wide.nodes:
-        spec = node.spec
-        if isinstance(spec, TensorSpec):
-            spec = spec.with_dtype(widen_dtype(spec.dtype))
-        attrs = tuple((k, _widen_attr(v)) for k, v in node.attrs)
-        wide.replace_node(node.name, spec=spec, attrs=attrs)
-    return wide
+    return retype(graph, widen_dtype)
