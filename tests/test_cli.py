@@ -4,22 +4,14 @@ import json
 import shutil
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
-from tests._core_ops import CORE_ARGS, CORE_OPTIONS
-from torchfuzz.cli import main
-from torchfuzz.findings.layout import CampaignDir
+from tests._cli import ENV, SMALL_F32, cli, run_cli
+from tests._core_ops import CORE_OPTIONS
 from torchfuzz.ir.serialize import Case
 
 SPEC = "tests.backends._backends:"
-
-
-def run_cli(capsys, *argv):
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 @pytest.mark.parametrize(
@@ -90,26 +82,6 @@ def test_run_reports_finding_with_custom_backend(capsys):
     assert code == 1 and "crash" in out
 
 
-@pytest.mark.slow
-def test_fuzz_summary(capsys, tmp_path):
-    code, out, _ = run_cli(
-        capsys,
-        "fuzz",
-        "--seeds",
-        "0:4",
-        "--variants",
-        "aot_eager",
-        "--workers",
-        "1",
-        "--out",
-        str(tmp_path),
-    )
-    assert code == 0
-    assert "cases: 4" in out and "findings: 0 unique" in out
-    code, out, _ = run_cli(capsys, "report", str(tmp_path), "--json")
-    assert code == 0 and json.loads(out)["total_cases"] == 4
-
-
 @pytest.mark.parametrize(
     "argv",
     [
@@ -170,113 +142,10 @@ def test_bench_prints_a_table(capsys):
 
 
 @pytest.mark.slow
-def test_campaign_records_aborts_and_hangs_and_loses_no_case(tmp_path):
-    """A backend that aborts the process on mm and hangs on bmm: the campaign finishes,
-    records both as findings, and every seed exactly once."""
-    proc = _cli(
-        "fuzz",
-        "--seeds",
-        "10:22",
-        *SMALL_F32,
-        "--variants",
-        "inductor",
-        "--workers",
-        "2",
-        "--backend",
-        "tests._bugs:abort_on_mm_hang_on_bmm",
-        "--timeout",
-        "8",
-        "--no-minimize",
-        "--out",
-        str(tmp_path),
-    )
-    assert proc.returncode == 1, proc.stdout + proc.stderr
-    report = json.loads(_cli("report", str(tmp_path), "--json").stdout)
-    assert report["total_cases"] == 12
-    assert report["counts"]["killed"] == 2 and report["counts"]["timeout"] == 1  # seeds 12, 20; 21
-    kinds = sorted(f["kind"] for f in report["findings"])
-    assert kinds == ["killed", "timeout"]
-    for finding in report["findings"]:
-        assert (Path(finding["example_dir"]) / "case.json").exists()
-
-
-def _wait_for_cases(db: Path, count: int, seconds: float = 120) -> None:
-    """Wait until a running campaign has recorded `count` cases."""
-    import sqlite3
-    import time
-
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if db.exists():
-            with sqlite3.connect(db) as conn:
-                try:
-                    if conn.execute("SELECT count(*) FROM cases").fetchone()[0] >= count:
-                        return
-                except sqlite3.OperationalError:  # the campaign is still creating the tables
-                    pass
-        time.sleep(0.2)
-
-
-@pytest.mark.slow
-def test_sigkilled_campaign_resumes_every_seed_exactly_once(tmp_path):
-    import os
-    import signal
-    import sqlite3
-
-    argv = [
-        "fuzz",
-        "--seeds",
-        "0:30",
-        "--variants",
-        "eager",
-        "--workers",
-        "2",
-        "--out",
-        str(tmp_path),
-    ]
-    repo = str(Path(__file__).resolve().parents[1])
-    first = subprocess.Popen(
-        [sys.executable, "-m", "torchfuzz.cli", *argv],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env={**os.environ, "PYTHONPATH": repo},
-    )
-    db = tmp_path / "findings.db"
-    _wait_for_cases(db, 5)
-    first.send_signal(signal.SIGKILL)
-    first.wait()
-    assert _cli(*argv).returncode == 0
-    with sqlite3.connect(db) as conn:
-        seeds = [row[0] for row in conn.execute("SELECT seed FROM cases ORDER BY seed")]
-    assert seeds == list(range(30))
-
-
-@pytest.mark.slow
-def test_report_and_replay_need_a_campaign(tmp_path):
-    assert _cli("report", str(tmp_path)).returncode == 2
-    assert _cli("replay", str(tmp_path)).returncode == 2
-
-
-def _cli(*argv, **kw):
-    repo = str(__import__("pathlib").Path(__file__).resolve().parents[1])
-    env = {**__import__("os").environ, "PYTHONPATH": repo}
-    return subprocess.run(
-        [sys.executable, "-m", "torchfuzz.cli", *argv],
-        capture_output=True,
-        text=True,
-        env=env,
-        **kw,
-    )
-
-
-SMALL_F32 = ["--nodes", "30", "--max-depth", "10", "--dtypes", "float32", *CORE_ARGS]
-
-
-@pytest.mark.slow
 def test_minimize_survives_candidates_that_kill_the_worker(tmp_path):
     """Every candidate with an mm aborts its worker process; the minimizer goes on and
     keeps the abort as the signature to preserve."""
-    proc = _cli(
+    proc = cli(
         "minimize",
         "--seed",
         "12",
@@ -301,22 +170,26 @@ def test_minimize_survives_candidates_that_kill_the_worker(tmp_path):
         [sys.executable, str(tmp_path / "repro.py")],
         capture_output=True,
         text=True,
-        env={
-            **__import__("os").environ,
-            "PYTHONPATH": str(__import__("pathlib").Path(__file__).resolve().parents[1]),
-        },
+        env=ENV,
     )
     assert repro.returncode == 1, repro.stdout + repro.stderr  # its child aborts too
     assert repro.stdout.splitlines()[-1] == "FAIL inductor: killed SIGABRT"
 
 
-@pytest.mark.slow
-def test_minimize_refuses_a_passing_case(tmp_path):
-    proc = _cli(
-        "minimize", "--seed", "3", "--variant", "aot_eager", "--in-process", "-o", str(tmp_path)
+def test_minimize_refuses_a_passing_case(capsys, tmp_path):
+    code, _, err = run_cli(
+        capsys,
+        "minimize",
+        "--seed",
+        "3",
+        "--variant",
+        "aot_eager",
+        "--in-process",
+        "-o",
+        str(tmp_path),
     )
-    assert proc.returncode == 2
-    assert proc.stderr.strip().count("\n") == 0 and "does not fail" in proc.stderr
+    assert code == 2
+    assert err.strip().count("\n") == 0 and "does not fail" in err
 
 
 @pytest.mark.slow
@@ -337,102 +210,6 @@ def test_hanging_candidate_becomes_a_timeout_signature():
     with IsolatedRunner() as runner:
         signature = run_signature(graph, 12, variant, runner, timeout=5)
     assert signature.kind == "timeout"
-
-
-@pytest.mark.slow
-def test_replay_keeps_failing_findings_and_marks_fixed_ones(tmp_path):
-    """A finding replays as 'still fails' while its bug exists; with the bug gone (the
-    campaign's variants now use plain aot_eager) it is marked fixed."""
-    import sqlite3
-
-    _cli(
-        "fuzz",
-        "--seeds",
-        "12:13",
-        *SMALL_F32,
-        "--variants",
-        "inductor",
-        "--workers",
-        "1",
-        "--backend",
-        "tests._bugs:crash_on_mm",
-        "--no-minimize",
-        "--out",
-        str(tmp_path),
-    )
-    proc = _cli("replay", str(tmp_path))
-    assert proc.returncode == 1 and "still fails" in proc.stdout, proc.stdout + proc.stderr
-    with sqlite3.connect(tmp_path / "findings.db") as conn:
-        conn.execute(
-            "UPDATE meta SET value = ? WHERE key = 'variants'",
-            (json.dumps([{"name": "inductor", "backend": "aot_eager"}]),),
-        )
-    proc = _cli("replay", str(tmp_path))
-    assert proc.returncode == 0 and "fixed" in proc.stdout, proc.stdout + proc.stderr
-    report = json.loads(_cli("report", str(tmp_path), "--json").stdout)
-    assert [f["status"] for f in report["findings"]] == ["fixed"]
-
-
-@pytest.mark.slow
-def test_a_second_campaign_on_the_same_directory_is_refused(capsys, tmp_path):
-
-    with CampaignDir(tmp_path).exclusive():
-        code, _, err = run_cli(
-            capsys, "fuzz", "--seeds", "0:2", "--variants", "eager", "--out", str(tmp_path)
-        )
-    assert code == 2 and "another campaign is running" in err and len(err.strip().splitlines()) == 1
-    code, _, _ = run_cli(
-        capsys,
-        "fuzz",
-        "--seeds",
-        "0:2",
-        "--variants",
-        "eager",
-        "--workers",
-        "1",
-        "--out",
-        str(tmp_path),
-    )
-    assert code == 0  # the lock is gone with its holder
-
-
-@pytest.mark.slow
-def test_ctrl_c_stops_the_campaign_cleanly_with_a_summary(tmp_path):
-    import os
-    import signal
-    import sqlite3
-
-    repo = str(Path(__file__).resolve().parents[1])
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "torchfuzz.cli",
-            "fuzz",
-            "--seeds",
-            "0:500",
-            "--variants",
-            "eager",
-            "--workers",
-            "2",
-            "--out",
-            str(tmp_path),
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "PYTHONPATH": repo},
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
-    )
-    db = tmp_path / "findings.db"
-    _wait_for_cases(db, 5)
-    proc.send_signal(signal.SIGINT)
-    out, err = proc.communicate(timeout=60)
-    assert proc.returncode == 0, err
-    assert "interrupted" in err and "outcomes: ok" in out
-    with sqlite3.connect(db) as conn:
-        recorded = conn.execute("SELECT count(*) FROM cases").fetchone()[0]
-    assert 5 <= recorded < 500 and f"cases: {recorded} " in out
 
 
 def test_observe_prints_scores_per_family_and_all(capsys):

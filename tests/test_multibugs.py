@@ -65,6 +65,23 @@ _KILLERS = {
     "segfault_flip": ("torch.flip(x, [0])", -signal.SIGSEGV),
     "hang_roll": ("torch.roll(x, 1, 0)", None),
 }
+# A hang is seen from inside: a thread of the child watches its main thread and reports
+# once the bug's never-returning function has held it for HANG_SECONDS.
+HANG_SECONDS = 5
+_WATCH = f"""
+import os, sys, threading, time
+def watch(main=threading.main_thread().ident, since=None):
+    while True:
+        time.sleep(0.2)
+        frame, inside = sys._current_frames().get(main), False
+        while frame is not None:
+            inside, frame = inside or frame.f_code.co_name == "_hang", frame.f_back
+        since = (since or time.monotonic()) if inside else None
+        if since is not None and time.monotonic() - since > {HANG_SECONDS}:
+            print("hanging", flush=True)
+            os._exit(0)
+threading.Thread(target=watch, daemon=True).start()
+"""
 
 
 @pytest.mark.slow
@@ -72,17 +89,15 @@ _KILLERS = {
 def test_process_killing_bugs_kill(name):
     call, returncode = _KILLERS[name]
     code = (
-        "import torch\nfrom tests._multibugs import backend_with\n"
+        _WATCH + "import torch\nfrom tests._multibugs import backend_with\n"
         f"f = torch.compile(lambda x: {call}, backend=backend_with({name!r}))\n"
         "f(torch.ones(3, 2))\nprint('survived')\n"
     )
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    try:
-        proc = subprocess.run(
-            [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60
-        )
-    except subprocess.TimeoutExpired:
-        assert returncode is None, f"{name} hung instead of dying"
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60
+    )
+    if returncode is None:
+        assert proc.stdout == "hanging\n", f"{name} did not hang: {proc.stdout}{proc.stderr[-500:]}"
         return
-    assert returncode is not None, f"{name} returned: {proc.stdout}{proc.stderr[-500:]}"
-    assert proc.returncode == returncode, proc.stderr[-500:]
+    assert proc.returncode == returncode, f"{name}: {proc.stdout}{proc.stderr[-500:]}"

@@ -24,6 +24,7 @@ from torchfuzz.campaign.executors import (
     check_case,
     make_executor,
 )
+from torchfuzz.campaign.triage import Budget
 from torchfuzz.findings.store import FindingsStore
 from torchfuzz.generator.generate import generate
 from torchfuzz.generator.options import GeneratorOptions
@@ -108,6 +109,9 @@ def test_ray_campaign_records_aborts_and_hangs_and_loses_no_case(tmp_path):
         workers=2,
         timeout=5,
         minimize=False,
+        # Triage names the abort and the hang (one candidate each: what it names them is
+        # tested in test_triage.py and test_driver.py, not here).
+        budget=Budget(candidates=1, floor=2.0),
         executor="ray",
     )
     summary = run_campaign(config)

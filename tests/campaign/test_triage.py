@@ -1,13 +1,13 @@
 """Triage: a failing case's root cause from localization or a node-only minimization.
 
 The synthetic bugs of tests/_multibugs.py each change one op; the seeds below (default
-options) trip them: seed 5 an in-place integer add (int_add), seed 34 a flip (segfault),
-seed 12 a roll (hang).
+options) trip them: seed 5 an in-place integer add (int_add), seed 34 a flip (segfault);
+seed 105 of the 6-node programs of TRIAGE_OPS a roll (hang).
 """
 
 import pytest
 
-from tests._multibugs import root_op
+from tests._multibugs import TRIAGE_OPS, root_op
 from torchfuzz.backends.runner import resolve_variants
 from torchfuzz.backends.signature import Signature, killed_signature, timeout_signature
 from torchfuzz.backends.worker import IsolatedRunner
@@ -87,9 +87,12 @@ def test_a_killed_case_is_named_by_the_op_it_minimizes_to(runner):
 
 @pytest.mark.slow
 def test_a_hang_is_minimized_with_short_run_timeouts(runner):
-    case = generate_case(12, GeneratorOptions())
+    # its first op rolls an input of one element: few candidates, each that hangs costing a
+    # run's timeout and a new worker
+    case = generate_case(105, GeneratorOptions(ops=TRIAGE_OPS, num_nodes=6))
     budget = Budget(candidates=200, seconds=90, floor=2.0)
-    found = triage(case, timeout_signature(), ("inductor",), BY_NAME, runner, budget, 30.0)
+    # the minimized hang must hang within the campaign's timeout too: 10 s of waiting
+    found = triage(case, timeout_signature(), ("inductor",), BY_NAME, runner, budget, 10.0)
     assert found.signature == Signature("timeout", ("roll",))
     assert found.minimized.stats.seconds < 90 + 2 * 2.0 + 10  # the budget, a run, a restart
 
