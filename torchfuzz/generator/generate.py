@@ -7,8 +7,11 @@ All randomness comes from one `random.Random(seed)`.
 
 from __future__ import annotations
 
+import functools
+import heapq
 import logging
 import random
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import torch
@@ -109,6 +112,7 @@ class _Builder:
         o = self.options
         self.sampler = SpecSampler(self.rng, o.dtypes, o.max_rank, o.max_dim)
         self.budget = o.num_nodes
+        self.inverse_weights = [(i, 1.0 / w) for i, w in enumerate(self.weights) if w > 0]
 
     # --- values -------------------------------------------------------------------------------
     def produce(self, want: Want, depth: int) -> str:
@@ -284,11 +288,16 @@ class _Builder:
                 self.sampler.shapes.append(want.shape)
         return self.graph.add_node(op, operands, attrs, declared)
 
-    def _op_order(self) -> list[OpDef]:
-        """All ops in a weighted random order (each op once)."""
-        keyed = [(self.rng.random() ** (1.0 / w), i) for i, w in enumerate(self.weights) if w > 0]
-        keyed.sort(reverse=True)
-        return [self.ops[i] for _, i in keyed]
+    def _op_order(self) -> Iterator[OpDef]:
+        """All ops in a weighted random order (each op once): by `random() ** (1 / weight)`
+        (weighted sampling without replacement), highest first, ties by the later op. Every
+        key is drawn up front; the order is found lazily (a heap), as most wants take one of
+        the first few ops."""
+        random = self.rng.random
+        heap = [(-(random() ** inverse), -i) for i, inverse in self.inverse_weights]
+        heapq.heapify(heap)
+        while heap:
+            yield self.ops[-heapq.heappop(heap)[1]]
 
     # --- program ------------------------------------------------------------------------------
     def output_want(self) -> Want:
@@ -321,15 +330,22 @@ def _matches(spec: Spec, want: Want) -> bool:
     )
 
 
+@functools.lru_cache(maxsize=64)
+def _generated_ops(catalogue: Catalogue, names: tuple[str, ...] | None) -> tuple[OpDef, ...]:
+    """The ops programs are drawn from: the catalogue's (those `names` names, as
+    `GeneratorOptions.catalogue` restricts it), less casts of weight 0 (made only by type
+    promotion). Once per catalogue and names."""
+    chosen = catalogue if names is None else catalogue.restrict(names)
+    return tuple(op for op in chosen if not op.has(Trait.CAST) or op.weight > 0)
+
+
 def generate_raw(
     seed: int, options: GeneratorOptions | None = None, catalogue: Catalogue = CATALOGUE
 ) -> tuple[Graph, GenerationStats]:
     """The generated graph before passes (declared dtypes are the wanted ones)."""
     options = options or GeneratorOptions()
     rng = random.Random(seed)
-    ops = tuple(
-        op for op in options.catalogue(catalogue) if not op.has(Trait.CAST) or op.weight > 0
-    )
+    ops = _generated_ops(catalogue, options.ops)
     builder = _Builder(
         rng,
         options,
@@ -355,12 +371,18 @@ def generate_raw(
 
 
 def generate(
-    seed: int, options: GeneratorOptions | None = None, catalogue: Catalogue = CATALOGUE
+    seed: int,
+    options: GeneratorOptions | None = None,
+    catalogue: Catalogue = CATALOGUE,
+    *,
+    fake: bool = False,
 ) -> Graph:
-    """A valid program for this seed: generated, type-promoted, dead code removed, verified.
+    """A valid program for this seed: generated, type-promoted, dead code removed, verified
+    (every node on FakeTensors if `fake`; else against the fast inference path, which the
+    per-op tests prove equal to FakeTensor's).
 
     Same seed and options give the same program, byte for byte, in any process.
     """
     options = options or GeneratorOptions()
     graph, _ = generate_raw(seed, options, catalogue)
-    return default_pipeline(options.observe).run(graph)
+    return default_pipeline(options.observe, fake).run(graph)

@@ -7,11 +7,12 @@ from torchfuzz.passes.type_promotion import TypePromotion, natural_spec, promote
 from torchfuzz.passes.validate import Validate, ValidationError, spec_mismatch, verify
 
 
-def default_pipeline(observe: bool = True) -> Pipeline:
+def default_pipeline(observe: bool = True, fake: bool = True) -> Pipeline:
     """The passes every generated graph goes through: promote types, drop dead code, make
-    every value observable (unless not `observe`), verify."""
+    every value observable (unless not `observe`), verify (running every node on FakeTensors
+    if `fake`, else against the fast inference path)."""
     middle = (ObserveValues(),) if observe else ()
-    return Pipeline((TypePromotion(), DeadCodeElimination(), *middle, Validate()))
+    return Pipeline((TypePromotion(), DeadCodeElimination(), *middle, Validate(fake)))
 
 
 __all__ = [

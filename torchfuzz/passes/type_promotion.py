@@ -48,11 +48,13 @@ def natural_spec(op: OpDef, specs: Sequence[Spec], attrs: dict[str, Any]) -> Spe
     """The spec PyTorch gives `op` on these operands: ATen's dtype, shape and stride.
 
     Python scalar ops, `.item()` and constants use the op's `infer`; everything else runs on
-    FakeTensors. For elementwise ops a disagreement with `elementwise_dtypes` is logged and
-    ATen's answer wins, since it is what the program computes.
+    FakeTensors. For elementwise ops a disagreement with `elementwise_dtypes` is logged (at
+    DEBUG level; only then is it computed) and ATen's answer wins, since it is what the
+    program computes.
     """
     spec = infer_spec(op, specs, attrs)
-    if op.promotion is not None and isinstance(spec, TensorSpec):
+    debug = log.isEnabledFor(logging.DEBUG)  # the comparison is only logged
+    if debug and op.promotion is not None and isinstance(spec, TensorSpec):
         predicted = promoted_dtype(op, specs)
         if predicted != spec.dtype:
             log.debug(
