@@ -1,6 +1,6 @@
-"""Generation throughput: programs per second at 5, 10, 20 and 50 nodes.
+"""Generation throughput: programs/s and ops/s at about 4, 8, 33, 150 and 1000 ops per program.
 
-    python benchmarks/bench_generation.py [--programs N]   (or: torchfuzz bench)
+    python benchmarks/bench_generation.py [--programs N] [--sizes 4,8,...]   (or: torchfuzz bench)
 
 The measurement is :func:`torchfuzz.bench.run_benchmark`; this script only prints it.
 """
@@ -9,15 +9,20 @@ from __future__ import annotations
 
 import argparse
 
-from torchfuzz.bench import HEADER, format_row, run_benchmark
+from torchfuzz.bench import DEFAULT_PROGRAMS, HEADER, TARGETS, format_row, run_benchmark
+from torchfuzz.commands.bench import sizes
+from torchfuzz.commands.common import positive_int
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--programs", type=int, default=200, help="programs per size")
+    parser.add_argument(
+        "--programs", type=positive_int, default=DEFAULT_PROGRAMS, help="programs per small size"
+    )
+    parser.add_argument("--sizes", type=sizes, default=TARGETS, help="comma-separated target ops")
     args = parser.parse_args()
     print(HEADER)
-    for row in run_benchmark(args.programs):
+    for row in run_benchmark(args.programs, args.sizes):
         print(format_row(row), flush=True)
 
 

@@ -133,14 +133,6 @@ def test_module_entry_point_without_traceback():
     assert proc.returncode == 0 and "--log-level" in proc.stdout
 
 
-def test_bench_prints_a_table(capsys):
-    code, out, _ = run_cli(capsys, "bench", "--programs", "2")
-    assert code == 0
-    lines = out.strip().splitlines()
-    assert lines[0].split()[:3] == ["nodes", "graphs/s", "ms/graph"]
-    assert [line.split()[0] for line in lines[1:]] == ["5", "10", "20", "50"]
-
-
 @pytest.mark.slow
 def test_minimize_survives_candidates_that_kill_the_worker(tmp_path):
     """Every candidate with an mm aborts its worker process; the minimizer goes on and

@@ -6,6 +6,7 @@ copies their source into standalone scripts, so both backends build identical in
 
 from __future__ import annotations
 
+import functools
 import inspect
 import math
 import random
@@ -214,6 +215,9 @@ HELPERS = {
 TENSOR_BUILDERS = frozenset({"make_tensor", "make_permutation", "make_nonzero", "make_literal"})
 
 
-def helper_source() -> str:
-    """Source of the input builders, for standalone scripts."""
-    return "\n\n".join(inspect.getsource(fn) for fn in HELPERS.values())
+@functools.cache
+def helper_source(names: tuple[str, ...] | None = None) -> str:
+    """Source of the input builders `names` (in that order; None: all of `HELPERS`), for
+    standalone scripts. Read once per process: the source is constant."""
+    fns = HELPERS.values() if names is None else (HELPERS[name] for name in names)
+    return "\n\n".join(inspect.getsource(fn) for fn in fns)

@@ -17,6 +17,7 @@ The script imports only torch and the standard library (and a custom backend by 
 from __future__ import annotations
 
 import ast
+import functools
 import inspect
 import math
 import re
@@ -52,7 +53,8 @@ def _module_code(graph: Graph, class_name: str) -> tuple[str, set[str]]:
     fx_graph = lower_to_fx(graph)
     code = fx_graph.python_code(root_module="self")
     body = textwrap.indent(code.src.strip("\n"), "    ")
-    used = {name for name in code.globals if re.search(rf"\b{re.escape(name)}\b", code.src)}
+    # A global is used when it is a whole word of the code (names are identifiers: all \w).
+    used = set(code.globals).intersection(re.findall(r"\w+", code.src))
     return f"class {class_name}(torch.nn.Module):\n{body}\n", used
 
 
@@ -60,9 +62,11 @@ def _lines(node: ast.AST) -> range:
     return range(node.lineno, (node.end_lineno or node.lineno) + 1)
 
 
+@functools.cache
 def _verbatim(module, docstrings: bool = True) -> str:
     """A module's source without its `__future__` and torchfuzz imports (and, unless
-    `docstrings`, without its docstrings: the code itself is unchanged)."""
+    `docstrings`, without its docstrings: the code itself is unchanged). Parsed once per
+    process: the source is constant."""
     source = inspect.getsource(module)
     tree = ast.parse(source)
     drop: set[int] = set()
@@ -118,9 +122,11 @@ def _inputs_code(graph: Graph, seed: int, name: str = "make_inputs") -> str:
     return f"def {name}():\n    return [\n" + "\n".join(calls) + "\n    ]\n"
 
 
+@functools.cache
 def embedded_judge(docstrings: bool = True) -> str:
     """The judge as scripts embed it: outcome, oracle, gradients, judge and standalone,
-    verbatim (less their docstrings, for the short repro), under a marker comment."""
+    verbatim (less their docstrings, for the short repro), under a marker comment. Built
+    once per process."""
     what = "verbatim" if docstrings else "verbatim less docstrings"
     return "\n\n".join(
         [

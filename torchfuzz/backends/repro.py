@@ -18,6 +18,7 @@ Exec'd in process (no ``__file__``) it judges in place, as its ``main()`` does.
 from __future__ import annotations
 
 import contextlib
+import functools
 import inspect
 import os
 import signal
@@ -28,7 +29,7 @@ import time
 
 import torch
 
-from torchfuzz.backends.inputs import HELPERS, TENSOR_BUILDERS, input_call, make_literal
+from torchfuzz.backends.inputs import TENSOR_BUILDERS, helper_source, input_call, make_literal
 from torchfuzz.backends.python import (
     _FX_GLOBAL_IMPORTS,
     _literal,
@@ -116,6 +117,12 @@ def run_in_child(command: list[str], timeout: float, variant: str) -> int:
     return 1
 
 
+@functools.cache
+def _child_runner_source() -> str:
+    """The script's copy of the functions that judge in a child process (read once)."""
+    return "\n\n".join(inspect.getsource(f) for f in (exit_with_parent, _kill_group, run_in_child))
+
+
 def _backend_code(spec: str) -> tuple[str, str]:
     """(import lines, expression) for a backend name or pkg.mod:attr spec."""
     if ":" not in spec:
@@ -153,7 +160,7 @@ def to_repro(graph: Graph, seed: int, variant: Variant, signature: Signature | N
         helpers |= more
     if helpers & TENSOR_BUILDERS:
         helpers.add("zeros_strided")  # the storage every tensor builder fills
-    helper_src = "\n\n".join(inspect.getsource(HELPERS[h]) for h in sorted(helpers))
+    helper_src = helper_source(tuple(sorted(helpers)))
     backend_import, backend_expr = _backend_code(variant.backend)
     imports = sorted({_FX_GLOBAL_IMPORTS[n] for n in names | ref_names if n in _FX_GLOBAL_IMPORTS})
     if "make_scalar" in helpers:
@@ -195,7 +202,7 @@ def to_repro(graph: Graph, seed: int, variant: Variant, signature: Signature | N
         f"# The compile variant.\nVARIANT = {variant_text}",
         data_code(graph, seed, variant.mark_dynamic),
         f"TIMEOUT = {TIMEOUT!r}  # seconds; --timeout S",
-        "\n\n".join(inspect.getsource(f) for f in (exit_with_parent, _kill_group, run_in_child)),
+        _child_runner_source(),
         _MAIN.replace("SUBJECT_CODE", subject_code(resized is not None)),
         embedded_judge(docstrings=False),
         'if __name__ == "__main__":\n    sys.exit(isolated_main())\n',
