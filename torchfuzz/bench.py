@@ -41,12 +41,13 @@ _WARMUP_SEEDS = range(1_000_000, 1_000_002)  # never measured
 
 def _options(num_nodes: int) -> GeneratorOptions:
     """The generator options of a row."""
-    return GeneratorOptions(num_nodes=num_nodes, max_depth=max(6, num_nodes // 3))
+    return GeneratorOptions(num_nodes=num_nodes)  # depth follows num_nodes
 
 
 def _pipeline(options: GeneratorOptions) -> Pipeline:
-    """The passes a generated program goes through, as in `generate`."""
-    return default_pipeline(options.observe)
+    """The passes a generated program goes through, as in `generate` (specs checked against
+    the fast inference path; campaigns also run every node on FakeTensors)."""
+    return default_pipeline(options.observe, fake=False)
 
 
 def op_count(graph: Graph) -> int:

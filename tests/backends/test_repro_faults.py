@@ -16,8 +16,8 @@ import torch
 from torchfuzz.backends.repro import to_repro
 from torchfuzz.backends.runner import resolve_variants
 from torchfuzz.ir.catalogue import CATALOGUE
+from torchfuzz.ir.fast_infer import infer_spec
 from torchfuzz.ir.graph import Graph
-from torchfuzz.ir.infer import infer_spec
 from torchfuzz.ir.types import TensorSpec
 
 pytestmark = pytest.mark.slow

@@ -11,8 +11,8 @@ from torchfuzz.backends.repro import to_repro
 from torchfuzz.backends.runner import check, resolve_variants, run_eager, run_reference
 from torchfuzz.backends.signature import failure_signature
 from torchfuzz.ir.catalogue import CATALOGUE
+from torchfuzz.ir.fast_infer import infer_spec
 from torchfuzz.ir.graph import Graph
-from torchfuzz.ir.infer import infer_spec
 from torchfuzz.ir.ops.base import OpDef
 from torchfuzz.ir.types import TensorSpec
 

@@ -9,7 +9,8 @@ import pytest
 import torch
 
 from torchfuzz.backends.runner import run_eager
-from torchfuzz.generator.generate import generate, noncontiguous_strides
+from torchfuzz.generator.generate import generate
+from torchfuzz.generator.layouts import noncontiguous_strides
 from torchfuzz.generator.options import GeneratorOptions
 from torchfuzz.ir.types import TensorSpec
 from torchfuzz.passes.validate import verify

@@ -20,8 +20,9 @@ from torchfuzz.backends.variants import Variant
 from torchfuzz.generator.generate import generate
 from torchfuzz.generator.options import GeneratorOptions
 from torchfuzz.ir.catalogue import CATALOGUE, Catalogue
+from torchfuzz.ir.fast_infer import infer_spec
 from torchfuzz.ir.graph import Graph, Input
-from torchfuzz.ir.infer import apply_op, infer_spec, spec_of
+from torchfuzz.ir.infer import apply_op, spec_of
 from torchfuzz.ir.ops.base import SpecSampler, Want
 from torchfuzz.ir.ops.data_dependent import FAMILY
 from torchfuzz.ir.serialize import graph_from_dict, graph_to_dict

@@ -9,7 +9,8 @@ import random
 import pytest
 import torch
 
-from torchfuzz.ir.infer import apply_op, infer_spec
+from torchfuzz.ir.fast_infer import infer_spec
+from torchfuzz.ir.infer import apply_op
 from torchfuzz.ir.ops import pointwise_math, pointwise_special
 from torchfuzz.ir.ops.base import OpDef, SpecSampler, Want
 from torchfuzz.ir.types import ANY, ScalarSpec, TensorSpec

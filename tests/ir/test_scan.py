@@ -7,7 +7,7 @@ import random
 import pytest
 import torch
 
-from torchfuzz.ir.infer import infer_spec
+from torchfuzz.ir.fast_infer import infer_spec
 from torchfuzz.ir.ops.base import FLOAT_DTYPES, INT_DTYPES, OpDef, SpecSampler, Want
 from torchfuzz.ir.ops.scan import OPS
 from torchfuzz.ir.types import DISTINCT, SCALAR_DTYPES, SMALL, TensorSpec

@@ -8,7 +8,7 @@ import random
 import torch
 
 from torchfuzz.ir.catalogue import CATALOGUE
-from torchfuzz.ir.infer import infer_spec
+from torchfuzz.ir.fast_infer import infer_spec
 from torchfuzz.ir.ops.base import SpecSampler, Want
 from torchfuzz.ir.ops.shape import _EINSUM
 

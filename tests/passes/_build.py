@@ -7,8 +7,8 @@ from typing import Any
 import torch
 
 from torchfuzz.ir.catalogue import CATALOGUE
+from torchfuzz.ir.fast_infer import infer_spec
 from torchfuzz.ir.graph import Graph
-from torchfuzz.ir.infer import infer_spec
 from torchfuzz.ir.types import ScalarSpec, Spec, TensorSpec
 
 

@@ -9,8 +9,9 @@ import pytest
 import torch
 
 from torchfuzz.ir.catalogue import CATALOGUE
+from torchfuzz.ir.fast_infer import infer_spec
 from torchfuzz.ir.graph import Graph
-from torchfuzz.ir.infer import InferenceError, infer_spec
+from torchfuzz.ir.infer import InferenceError
 from torchfuzz.ir.ops.base import REAL_DTYPES, SpecSampler, Trait, Want
 from torchfuzz.ir.types import SCALAR_DTYPES, ScalarSpec, TensorSpec
 from torchfuzz.passes import PassError, TypePromotion, natural_spec, promoted_dtype, verify

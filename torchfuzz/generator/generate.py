@@ -16,10 +16,11 @@ from dataclasses import dataclass, field
 
 import torch
 
+from torchfuzz.generator.layouts import expanded_strides, noncontiguous_strides
 from torchfuzz.generator.options import GeneratorOptions
 from torchfuzz.ir.catalogue import CATALOGUE, Catalogue
+from torchfuzz.ir.fast_infer import infer_spec, may_alias, natural_dtype
 from torchfuzz.ir.graph import Graph
-from torchfuzz.ir.infer import infer_spec, may_alias
 from torchfuzz.ir.ops.base import OpDef, Proposal, SpecSampler, Trait, Want
 from torchfuzz.ir.ops.scalar import conversion
 from torchfuzz.ir.ops.view import CONTIGUOUS
@@ -31,6 +32,9 @@ log = logging.getLogger(__name__)
 
 
 _EXTRA_OUTPUTS = 2
+# Programs up to this many nodes keep the extra outputs of old; larger ones fill their budget.
+_SMALL = 50
+_STALLS = 20
 # Chance of using an op whose result dtype differs from the wanted one (type promotion then
 # inserts a conversion).
 P_CONVERTED = 0.15
@@ -57,40 +61,6 @@ class GenerationStats:
     leaves: int = 0
 
 
-def noncontiguous_strides(rng: random.Random, shape: tuple[int, ...]) -> tuple[int, ...]:
-    """Strides of a non-contiguous layout of `shape` (which must have 2+ elements):
-    permuted dims, or a step along one dim of size > 1."""
-    rank = len(shape)
-    if rank >= 2 and rng.random() < 0.6:
-        order = list(range(rank))
-        rng.shuffle(order)
-        # Lay the dims out in `order` (outermost first) and read the strides back.
-        permuted = contiguous_strides(tuple(shape[d] for d in order))
-        strides = [0] * rank
-        for position, d in enumerate(order):
-            strides[d] = permuted[position]
-        if not TensorSpec(shape, tuple(strides), torch.float32).is_contiguous:
-            return tuple(strides)
-    step = rng.choice((2, 3))
-    dim = rng.choice([d for d, size in enumerate(shape) if size > 1])
-    padded = list(shape)
-    padded[dim] = shape[dim] * step
-    strides = list(contiguous_strides(tuple(padded)))
-    strides[dim] *= step
-    return tuple(strides)
-
-
-def expanded_strides(rng: random.Random, shape: tuple[int, ...]) -> tuple[int, ...]:
-    """Strides of an expanded layout of `shape` (which must have a dim of size > 1): the
-    dense strides of `shape` with some dims of size > 1 broadcast (stride 0), as `expand`
-    makes them."""
-    wide = [d for d, size in enumerate(shape) if size > 1]
-    expanded = set(rng.sample(wide, rng.randint(1, len(wide))))
-    base = tuple(1 if d in expanded else size for d, size in enumerate(shape))
-    dense = contiguous_strides(base)
-    return tuple(0 if d in expanded else dense[d] for d in range(len(shape)))
-
-
 @dataclass
 class _Builder:
     rng: random.Random
@@ -112,6 +82,7 @@ class _Builder:
         o = self.options
         self.sampler = SpecSampler(self.rng, o.dtypes, o.max_rank, o.max_dim)
         self.budget = o.num_nodes
+        self.depth = o.depth
         self.inverse_weights = [(i, 1.0 / w) for i, w in enumerate(self.weights) if w > 0]
 
     # --- values -------------------------------------------------------------------------------
@@ -123,7 +94,7 @@ class _Builder:
             if reused is not None:
                 self.stats.reused += 1
                 return reused
-        if want.domain != ANY or self.budget <= 0 or depth >= self.options.max_depth:
+        if want.domain != ANY or self.budget <= 0 or depth >= self.depth:
             return self.leaf(want)
         made = self._by_op(want, depth)
         return self.leaf(want) if made is None else made
@@ -159,7 +130,7 @@ class _Builder:
         if (
             want.domain == ANY
             and self.budget > 0
-            and depth < self.options.max_depth
+            and depth < self.depth
             and self.rng.random() < P_WRITE_NODE
         ):
             made = self._by_op(want, depth)
@@ -183,10 +154,10 @@ class _Builder:
             return True
         specs = [w.spec() for w in proposal.inputs]
         try:
-            natural = infer_spec(op, specs, dict(proposal.attrs))
+            natural = natural_dtype(op, specs, dict(proposal.attrs))
         except Exception as exc:
             raise GeneratorBug(f"op {op.name} proposal rejected by PyTorch: {exc}") from exc
-        return natural.dtype == want.dtype
+        return natural == want.dtype
 
     def operand(self, want: Want, depth: int) -> str:
         name = self.produce(want, depth)
@@ -358,13 +329,28 @@ def generate_raw(
     outputs: list[str] = []
     wanted = rng.randint(1, options.max_outputs)
     # Programs whose outputs came out small (operands that must be fresh inputs stop growth)
-    # get up to two more outputs while node budget is left.
-    for attempt in range(wanted + _EXTRA_OUTPUTS):
+    # get two more outputs while node budget is left; programs of more than _SMALL nodes get
+    # outputs until the budget is spent, or until _STALLS outputs in a row added no node.
+    attempt = stalls = 0
+    while attempt < wanted + _EXTRA_OUTPUTS or (
+        options.num_nodes > _SMALL and builder.budget > 0 and stalls < _STALLS
+    ):
         if attempt >= wanted and builder.budget <= 0:
             break
+        before = builder.budget
         name = builder.produce(builder.output_want(), depth=0)
+        stalls = stalls + 1 if builder.budget == before else 0
+        attempt += 1
         if name not in outputs:
             outputs.append(name)
+    if stalls >= _STALLS:
+        log.warning(
+            "asked for %d op nodes, made %d: the ops allowed cannot make more (%d outputs in "
+            "a row were graph inputs)",
+            options.num_nodes,
+            options.num_nodes - builder.budget,
+            _STALLS,
+        )
     builder.graph.set_outputs(outputs)
     log.debug("seed %d: %d nodes, %s", seed, len(builder.graph), builder.stats)
     return builder.graph, builder.stats

@@ -26,6 +26,11 @@ DEFAULT_DTYPES: tuple[torch.dtype, ...] = (
 )
 
 
+# The largest program asked for, and the deepest op chain that num_nodes alone gives.
+MAX_NODES = 2000
+MAX_AUTO_DEPTH = 100
+
+
 @dataclass(frozen=True, slots=True)
 class OptionFlag:
     """How an option is given on the command line: `--name VALUE`, `parse` turning the text
@@ -66,7 +71,8 @@ class GeneratorOptions:
     """What kind of programs `generate` makes.
 
     num_nodes:        op nodes the generator aims for (casts added by type promotion come on top).
-    max_depth:        longest chain of ops from an output back to an input.
+    max_depth:        longest chain of ops from an output back to an input; None: `depth`
+                      follows num_nodes.
     max_rank/max_dim: tensor rank and per-dim size bounds.
     dtypes:           dtypes values may take.
     p_reuse:          chance of reusing an existing compatible value instead of a new one.
@@ -83,7 +89,13 @@ class GeneratorOptions:
     """
 
     num_nodes: int = _flag(10, "--nodes", int, "op nodes to aim for")
-    max_depth: int = _flag(6, "--max-depth", int, "longest op chain")
+    max_depth: int | None = _flag(
+        None,
+        "--max-depth",
+        int,
+        "longest op chain (default: follows --nodes, 6 up to 30 nodes, at most 100)",
+        show_default=False,
+    )
     max_rank: int = _flag(5, "--max-rank", int, "tensor rank bound")
     max_dim: int = _flag(8, "--max-dim", int, "size bound per dim")
     dtypes: tuple[torch.dtype, ...] = _flag(
@@ -112,8 +124,10 @@ class GeneratorOptions:
 
     def __post_init__(self) -> None:
         for name in ("num_nodes", "max_depth", "max_dim", "max_outputs"):
-            if getattr(self, name) < 1:
+            if getattr(self, name) is not None and getattr(self, name) < 1:
                 raise ValueError(f"option {name} must be at least 1")
+        if self.num_nodes > MAX_NODES:
+            raise ValueError(f"option num_nodes must be at most {MAX_NODES}")
         if not 0 <= self.max_rank <= 6:
             raise ValueError("option max_rank must be within 0..6")
         for name in ("p_reuse", "p_noncontiguous", "p_offset", "p_empty", "p_scalar_output"):
@@ -127,6 +141,15 @@ class GeneratorOptions:
             if not self.ops:
                 raise ValueError("option ops must name at least one op or family")
             CATALOGUE.restrict(self.ops)  # unknown names fail here, not mid-campaign
+
+    @property
+    def depth(self) -> int:
+        """The longest op chain: `max_depth`, or one fifth of num_nodes within 6..100 (deep
+        enough that large programs are not all side branches; bounded, as the generator
+        recurses once per level)."""
+        if self.max_depth is not None:
+            return self.max_depth
+        return min(MAX_AUTO_DEPTH, max(6, self.num_nodes // 5))
 
     def catalogue(self, full: Catalogue = CATALOGUE) -> Catalogue:
         """The ops programs are made of: `full`, or its ops named by `ops` (by op or family

@@ -6,7 +6,6 @@ import contextlib
 import logging
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -142,26 +141,6 @@ def evaluate_nodes(
     return env
 
 
-def infer_spec(op: OpDef, specs: Sequence[Spec], attrs: dict[str, Any]) -> Spec:
-    """The spec PyTorch gives `op` applied to operands of these specs: remembered per process
-    for each exact application (op, operand specs, typed attributes), and computed on meta
-    tensors, or on FakeTensors for the ops in `FAKE_ONLY` and wherever the meta path raises.
-    `fake_spec` is the judge it is tested against (tests/ir/test_infer_fast.py)."""
-    key = memo_key(op, specs, attrs)
-    if key is None:
-        return _compute(op, specs, attrs)
-    known = _SPECS.get(key)
-    if known is None:
-        try:
-            known = _compute(op, specs, attrs)
-        except InferenceError as exc:
-            known = _Rejected(str(exc))
-        _remember(_SPECS, key, known)
-    if isinstance(known, _Rejected):
-        raise InferenceError(known.message)
-    return known
-
-
 def fake_spec(op: OpDef, specs: Sequence[Spec], attrs: dict[str, Any]) -> Spec:
     """The spec FakeTensor propagation gives `op` on these operands (or the op's own `infer`
     rule): the judge of the fast path, never remembered."""
@@ -177,133 +156,12 @@ def fake_spec(op: OpDef, specs: Sequence[Spec], attrs: dict[str, Any]) -> Spec:
     return spec_of(result)
 
 
-def meta_spec(op: OpDef, specs: Sequence[Spec], attrs: dict[str, Any]) -> Spec:
-    """The spec of `op` run on meta tensors (no fake mode: the ops' meta functions directly).
-    Raises whatever the meta path raises (an op without a meta function, a rejection)."""
-    return spec_of(apply_op(op, [_meta_value(s) for s in specs], attrs))
-
-
-def _compute(op: OpDef, specs: Sequence[Spec], attrs: dict[str, Any]) -> Spec:
-    if op.infer is not None:
-        return _by_rule(op, specs, attrs)
-    if op.name not in FAKE_ONLY:
-        try:
-            return meta_spec(op, specs, attrs)
-        except Exception:  # no meta function, or a rejection: FakeTensor decides
-            pass
-    return fake_spec(op, specs, attrs)
-
-
 def _by_rule(op: OpDef, specs: Sequence[Spec], attrs: dict[str, Any]) -> Spec:
     try:
         return op.infer(specs, attrs)
     except ValueError as exc:  # the rule's verdict on an invalid application
         args = ", ".join(map(str, specs))
         raise InferenceError(f"{op.name}({args}, {attrs}): {exc}") from exc
-
-
-def _meta_value(spec: Spec) -> Any:
-    if isinstance(spec, ScalarSpec):
-        return _SAMPLE_SCALARS[spec.dtype]
-    return torch.empty_strided(spec.shape, spec.stride, dtype=spec.dtype, device="meta")
-
-
-# Ops whose meta path gives another spec than FakeTensor (found by tests/ir/test_infer_fast.py,
-# which runs every op of the catalogue both ways; convolutions pick their output layout by
-# the CPU backend, which meta tensors do not have): these always run on FakeTensors.
-FAKE_ONLY: frozenset[str] = frozenset(
-    {
-        "channel_shuffle",
-        "conv1d",
-        "conv2d",
-        "conv_transpose1d",
-        "conv_transpose2d",
-        "einsum",
-        "flatten",
-        "logaddexp",
-        "nonzero_static",
-        "reshape",
-    }
-)
-
-
-@dataclass(frozen=True, slots=True)
-class _Rejected:
-    """A remembered rejection: the same application is rejected again, with this message."""
-
-    message: str
-
-
-# Remembered answers per process, by `memo_key`. An answer depends on nothing but its key
-# (PyTorch's rules are pure), so remembering never changes a program: same seed, same program.
-_SPECS: dict[tuple, Spec | _Rejected] = {}
-_ALIASES: dict[tuple, bool] = {}
-_MEMO_LIMIT = 200_000
-_OPS: dict[int, OpDef] = {}  # ids in keys stay those of live ops
-
-
-def _remember(memo: dict, key: tuple, value: Any) -> None:
-    if len(memo) >= _MEMO_LIMIT:
-        memo.clear()
-    memo[key] = value
-
-
-def memo_key(op: OpDef, specs: Sequence[Spec], attrs: dict[str, Any]) -> tuple | None:
-    """What an inference answer depends on: the op, each operand's shape, strides and dtype
-    (not its storage offset), and the attributes with their types (1, 1.0 and True differ);
-    None where an attribute is not hashable."""
-    _OPS.setdefault(id(op), op)
-    try:
-        frozen = tuple((k, _typed(v)) for k, v in attrs.items())
-        hash(frozen)
-    except TypeError:
-        return None
-    operands = tuple(
-        (s.shape, s.stride, s.dtype) if isinstance(s, TensorSpec) else s.dtype for s in specs
-    )
-    return (id(op), operands, frozen)
-
-
-def _typed(value: Any) -> Any:
-    if isinstance(value, (tuple, list)):
-        return (type(value), tuple(_typed(v) for v in value))
-    if isinstance(value, float):
-        return (float, repr(value))  # -0.0 and nan are keys like any other
-    return (type(value), value)
-
-
-def may_alias(op: OpDef, specs: Sequence[Spec], attrs: dict[str, Any]) -> bool:
-    """Whether `op`'s result may share storage with one of its operands: a view, an in-place
-    write, or an op such as reshape that returns a view for some layouts. Asked of the given
-    layouts and of dense ones, since eager's layouts can differ from FakeTensor's; remembered
-    per process like `infer_spec`."""
-    if op.infer is not None:
-        return False  # Python scalars, `.item()` and constants hold no storage
-    key = memo_key(op, specs, attrs)
-    known = None if key is None else _ALIASES.get(key)
-    if known is None:
-        known = _may_alias(op, specs, attrs)
-        if key is not None:
-            _remember(_ALIASES, key, known)
-    return known
-
-
-def _may_alias(op: OpDef, specs: Sequence[Spec], attrs: dict[str, Any]) -> bool:
-    dense = [
-        TensorSpec.contiguous(s.shape, s.dtype) if isinstance(s, TensorSpec) else s for s in specs
-    ]
-    for layout in (specs, dense):
-        operands = [fake_value(s) for s in layout]
-        try:
-            with fake_mode(), _quiet(_FAKE_TENSOR_LOG):
-                result = apply_op(op, operands, attrs)
-        except Exception:  # PyTorch's verdict on this layout; assume the worst
-            return True
-        if isinstance(result, torch.Tensor) and any(
-            isinstance(x, torch.Tensor) and same_storage(x, result) for x in operands
-        ):
-            return True
-    return False
 
 
 def same_storage(a: torch.Tensor, b: torch.Tensor) -> bool:

@@ -18,8 +18,8 @@ import logging
 from dataclasses import dataclass
 from typing import ClassVar
 
+from torchfuzz.ir.fast_infer import infer_spec
 from torchfuzz.ir.graph import Graph, Node
-from torchfuzz.ir.infer import infer_spec
 from torchfuzz.ir.information import observed, reach
 from torchfuzz.ir.ops.base import Trait
 from torchfuzz.ir.ops.scalar import CAST

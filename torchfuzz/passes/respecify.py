@@ -3,8 +3,9 @@ resizing a program and by the minimizer's shape and dtype moves)."""
 
 from __future__ import annotations
 
+from torchfuzz.ir.fast_infer import infer_spec
 from torchfuzz.ir.graph import Graph
-from torchfuzz.ir.infer import InferenceError, infer_spec
+from torchfuzz.ir.infer import InferenceError
 
 
 def respecify(graph: Graph) -> Graph | None:

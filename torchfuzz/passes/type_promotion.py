@@ -20,8 +20,9 @@ from typing import Any, ClassVar
 import torch
 from torch._prims_common import elementwise_dtypes
 
+from torchfuzz.ir.fast_infer import infer_spec
 from torchfuzz.ir.graph import Graph, Node
-from torchfuzz.ir.infer import InferenceError, fake_value, infer_spec
+from torchfuzz.ir.infer import InferenceError, fake_value
 from torchfuzz.ir.ops.base import OpDef
 from torchfuzz.ir.ops.scalar import conversion
 from torchfuzz.ir.types import ScalarSpec, Spec, TensorSpec, dtype_name
@@ -94,7 +95,12 @@ class TypePromotion(Pass):
                 f"declared {declared} but {node.op.name} computes {natural}", graph, node.name
             )
         if natural.dtype == declared.dtype:
-            return False
+            if natural == declared:
+                return False
+            # Same dtype, other strides: an operand retyped above (its cast has PyTorch's
+            # strides) changed how this node lays out its result.
+            graph.replace_node(node.name, spec=natural)
+            return True
         if isinstance(natural, TensorSpec) and natural.shape != declared.shape:
             raise self.error(
                 f"declared shape {declared.shape} but PyTorch computes {natural.shape}",

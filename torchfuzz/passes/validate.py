@@ -17,15 +17,9 @@ from typing import Any, ClassVar
 import networkx as nx
 import torch
 
+from torchfuzz.ir.fast_infer import infer_spec
 from torchfuzz.ir.graph import Graph, Node
-from torchfuzz.ir.infer import (
-    InferenceError,
-    apply_op,
-    fake_mode,
-    fake_value,
-    infer_spec,
-    spec_of,
-)
+from torchfuzz.ir.infer import InferenceError, apply_op, fake_mode, fake_value, spec_of
 from torchfuzz.ir.ops.base import OpDef, Trait, positional
 from torchfuzz.ir.types import ScalarSpec, Spec, TensorSpec, dtype_name
 from torchfuzz.ir.write_view import op_attrs
