@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import heapq
 import logging
+import operator
 import random
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -83,7 +84,7 @@ class _Builder:
         self.sampler = SpecSampler(self.rng, o.dtypes, o.max_rank, o.max_dim)
         self.budget = o.num_nodes
         self.depth = o.depth
-        self.inverse_weights = [(i, 1.0 / w) for i, w in enumerate(self.weights) if w > 0]
+        self.inverses, self.ties = _order_keys(self.weights)
 
     # --- values -------------------------------------------------------------------------------
     def produce(self, want: Want, depth: int) -> str:
@@ -265,7 +266,8 @@ class _Builder:
         key is drawn up front; the order is found lazily (a heap), as most wants take one of
         the first few ops."""
         random = self.rng.random
-        heap = [(-(random() ** inverse), -i) for i, inverse in self.inverse_weights]
+        draws = [random() for _ in self.inverses]
+        heap = list(zip(map(operator.neg, map(pow, draws, self.inverses)), self.ties))
         heapq.heapify(heap)
         while heap:
             yield self.ops[-heapq.heappop(heap)[1]]
@@ -302,12 +304,23 @@ def _matches(spec: Spec, want: Want) -> bool:
 
 
 @functools.lru_cache(maxsize=64)
-def _generated_ops(catalogue: Catalogue, names: tuple[str, ...] | None) -> tuple[OpDef, ...]:
-    """The ops programs are drawn from: the catalogue's (those `names` names, as
-    `GeneratorOptions.catalogue` restricts it), less casts of weight 0 (made only by type
-    promotion). Once per catalogue and names."""
+def _generated_ops(
+    catalogue: Catalogue, names: tuple[str, ...] | None
+) -> tuple[tuple[OpDef, ...], tuple[float, ...]]:
+    """The ops programs are drawn from, and their weights: the catalogue's (those `names`
+    names, as `GeneratorOptions.catalogue` restricts it), less casts of weight 0 (made only
+    by type promotion). Once per catalogue and names."""
     chosen = catalogue if names is None else catalogue.restrict(names)
-    return tuple(op for op in chosen if not op.has(Trait.CAST) or op.weight > 0)
+    ops = tuple(op for op in chosen if not op.has(Trait.CAST) or op.weight > 0)
+    return ops, tuple(op.weight for op in ops)
+
+
+@functools.lru_cache(maxsize=64)
+def _order_keys(weights: tuple[float, ...]) -> tuple[tuple[float, ...], tuple[int, ...]]:
+    """For the ops of positive weight: 1 / weight (a key is `random() ** (1 / weight)`), and
+    minus the op's index (the tie-break of the order)."""
+    chosen = [(i, w) for i, w in enumerate(weights) if w > 0]
+    return tuple(1.0 / w for _, w in chosen), tuple(-i for i, _ in chosen)
 
 
 def generate_raw(
@@ -316,12 +329,12 @@ def generate_raw(
     """The generated graph before passes (declared dtypes are the wanted ones)."""
     options = options or GeneratorOptions()
     rng = random.Random(seed)
-    ops = _generated_ops(catalogue, options.ops)
+    ops, weights = _generated_ops(catalogue, options.ops)
     builder = _Builder(
         rng,
         options,
         ops,
-        tuple(op.weight for op in ops),
+        weights,
         layout_rng=random.Random(f"layouts:{seed}"),
         offset_rng=random.Random(f"offsets:{seed}"),
         empty_rng=random.Random(f"empty:{seed}"),

@@ -120,7 +120,7 @@ def _eager_dtype(op: OpDef, specs: Sequence[Spec], attrs: dict[str, Any]) -> tor
     path takes hundreds: eager's dtype is the program's, so FakeTensor's too), or None where
     eager raises on them (ones are no valid index into a size-1 dim) or the op draws random
     numbers (the global generator is left alone)."""
-    if op.infer is not None or op.has(Trait.NONDETERMINISTIC):
+    if op.infer is not None or op.has(Trait.NONDETERMINISTIC) or not op.has(Trait.ELEMENTWISE):
         return None
     operands = [
         _SAMPLE_SCALARS[s.dtype]
@@ -218,8 +218,8 @@ def memo_key(op: OpDef, specs: Sequence[Spec], attrs: dict[str, Any]) -> tuple |
 
 
 def dtype_key(op: OpDef, specs: Sequence[Spec], attrs: dict[str, Any]) -> tuple | None:
-    """`memo_key` with each tensor operand's sizes and strides left out (its rank kept: a
-    0-dim tensor takes part in type promotion as a scalar), and of int and float attributes
+    """`memo_key` with each tensor operand's sizes and strides left out (whether it has
+    dims kept: a 0-dim tensor takes part in type promotion as a scalar), and of int and float attributes
     only the type (a dim, a size or a fill value decides no dtype; the type does), except
     the one that picks a result of several (sort's values or indices)."""
     _OPS.setdefault(id(op), op)
@@ -229,7 +229,7 @@ def dtype_key(op: OpDef, specs: Sequence[Spec], attrs: dict[str, Any]) -> tuple 
     except TypeError:
         return None
     operands = tuple(
-        (len(s.shape), s.dtype) if isinstance(s, TensorSpec) else s.dtype for s in specs
+        (bool(s.shape), s.dtype) if isinstance(s, TensorSpec) else s.dtype for s in specs
     )
     return (id(op), operands, frozen)
 

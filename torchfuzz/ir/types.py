@@ -91,10 +91,12 @@ def contiguous_strides(shape: tuple[int, ...]) -> tuple[int, ...]:
 
 
 def _check_int_tuple(what: str, value: tuple[int, ...]) -> None:
-    if not isinstance(value, tuple) or not all(
-        isinstance(v, int) and not isinstance(v, bool) for v in value
-    ):
-        raise TypeError(f"{what} must be a tuple of ints, got {value!r}")
+    # `type(v) is int` first: specs are made thousands of times per program.
+    if type(value) is not tuple or not all(type(v) is int for v in value):
+        if not isinstance(value, tuple) or not all(
+            isinstance(v, int) and not isinstance(v, bool) for v in value
+        ):
+            raise TypeError(f"{what} must be a tuple of ints, got {value!r}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,11 +119,12 @@ class TensorSpec:
         _check_int_tuple("stride", self.stride)
         if len(self.shape) != len(self.stride):
             raise ValueError(f"shape {self.shape} and stride {self.stride} differ in rank")
-        if any(s < 0 for s in self.shape) or any(s < 0 for s in self.stride):
+        if (self.shape and min(self.shape) < 0) or (self.stride and min(self.stride) < 0):
             raise ValueError(f"negative size or stride in {self.shape}/{self.stride}")
         if not isinstance(self.offset, int) or isinstance(self.offset, bool) or self.offset < 0:
             raise ValueError(f"storage offset must be a non-negative int, got {self.offset!r}")
-        dtype_name(self.dtype)
+        if self.dtype not in DTYPE_NAMES:
+            dtype_name(self.dtype)  # raises, naming the known dtypes
 
     @staticmethod
     def contiguous(shape: tuple[int, ...], dtype: torch.dtype) -> TensorSpec:

@@ -98,23 +98,28 @@ def _check_structure(graph: Graph) -> None:
 
 
 def _check_acyclic_and_ordered(graph: Graph) -> None:
-    try:
-        cycle = nx.find_cycle(graph.to_networkx())
-    except nx.NetworkXNoCycle:
-        cycle = None
-    if cycle:
-        path = " -> ".join([edge[0] for edge in cycle] + [cycle[0][0]])
-        raise _fail(graph, f"the graph has a cycle: {path}", cycle[0][1])
+    """Every operand defined before its reader: then there is no cycle either, so networkx
+    looks for one (to name it) only when the order is broken."""
     defined = {i.name for i in graph.inputs}
     for node in graph.nodes:
         for arg in node.inputs:
             if arg not in defined:
+                _check_acyclic(graph)
                 raise _fail(
                     graph,
                     f"input {arg!r} is used before it is defined (not topological)",
                     node.name,
                 )
         defined.add(node.name)
+
+
+def _check_acyclic(graph: Graph) -> None:
+    try:
+        cycle = nx.find_cycle(graph.to_networkx())
+    except nx.NetworkXNoCycle:
+        return
+    path = " -> ".join([edge[0] for edge in cycle] + [cycle[0][0]])
+    raise _fail(graph, f"the graph has a cycle: {path}", cycle[0][1])
 
 
 def _check_use_lists(graph: Graph) -> None:
@@ -133,10 +138,10 @@ def _check_use_lists(graph: Graph) -> None:
 
 
 def _check_liveness(graph: Graph) -> None:
-    nxg = graph.to_networkx()
     live = set(graph.outputs)
-    for out in graph.outputs:
-        live |= nx.ancestors(nxg, out)
+    for node in reversed(graph.nodes):  # readers come after what they read
+        if node.name in live:
+            live.update(node.inputs)
     for node in graph.nodes:
         if node.name not in live:
             raise _fail(graph, "node does not reach any output (dead code)", node.name)
@@ -162,7 +167,7 @@ def _check_signature(graph: Graph, node: Node) -> None:
     schema = _schema(op)
     if schema is not None:
         _check_schema_attrs(graph, node, schema, attrs)
-    counts = _operand_counts(op, attrs, schema)
+    counts = _operand_counts(op, tuple(attrs), schema)
     if counts is not None and len(node.inputs) not in counts:
         raise _fail(
             graph,
@@ -228,10 +233,23 @@ def _accepts(jit_type: Any, value: Any) -> bool:
     return True if check is None else check(value)
 
 
+_COUNTS: dict[tuple[int, tuple[str, ...]], tuple[OpDef, frozenset[int] | None]] = {}
+
+
 def _operand_counts(
-    op: OpDef, attrs: dict[str, Any], schema: torch.FunctionSchema | None
+    op: OpDef, attrs: tuple[str, ...], schema: torch.FunctionSchema | None
 ) -> frozenset[int] | None:
-    """The operand counts the op accepts with these attributes, or None where not knowable."""
+    """The operand counts the op accepts with attributes of these names, or None where not
+    knowable; once per op and names (it asks the schema or the signature)."""
+    known = _COUNTS.get((id(op), attrs))
+    if known is None:
+        known = _COUNTS[(id(op), attrs)] = (op, _count_operands(op, attrs, schema))
+    return known[1]
+
+
+def _count_operands(
+    op: OpDef, attrs: tuple[str, ...], schema: torch.FunctionSchema | None
+) -> frozenset[int] | None:
     if op.has(Trait.CONSTANT):
         return frozenset({0})
     if op.has(Trait.CAST):
@@ -256,7 +274,7 @@ def _operand_counts(
     counts = set()
     for k in range(len(signature.parameters) + 1):
         try:
-            signature.bind(*range(k), **attrs)
+            signature.bind(*range(k), **dict.fromkeys(attrs))
         except TypeError:
             continue
         counts.add(k)
