@@ -20,9 +20,10 @@ def main() -> None:
         "--programs", type=positive_int, default=DEFAULT_PROGRAMS, help="programs per small size"
     )
     parser.add_argument("--sizes", type=sizes, default=TARGETS, help="comma-separated target ops")
+    parser.add_argument("--fake", action="store_true", help="FakeTensor verification in passes")
     args = parser.parse_args()
     print(HEADER)
-    for row in run_benchmark(args.programs, args.sizes):
+    for row in run_benchmark(args.programs, args.sizes, args.fake):
         print(format_row(row), flush=True)
 
 

@@ -81,3 +81,16 @@ def test_bench_command_rejects_bad_flags(capsys, flags):
     code, out, err = run_cli(capsys, "bench", *flags)
     assert code == 2 and not out
     assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+def test_fake_tensor_verification_measures_the_same_programs(rows, monkeypatch):
+    """`--fake` verifies every node on FakeTensors in the passes: the programs (so the op
+    counts) are those of the fast check."""
+    checked = []
+    real = bench.default_pipeline
+    monkeypatch.setattr(
+        bench, "default_pipeline", lambda observe, fake: checked.append(fake) or real(observe, fake)
+    )
+    fake_rows = list(bench.run_benchmark(programs=2, sizes=(4, 8), fake=True))
+    assert [row.ops for row in fake_rows] == [row.ops for row in rows]
+    assert checked[-2:] == [True, True] and checked.count(True) == 2  # one per row; warm-up: fast

@@ -92,6 +92,8 @@ def test_run_reports_finding_with_custom_backend(capsys):
         ["run", "--seed", "1", "--backend", "no.such.module:fn"],
         ["generate", "--seed", "1", "--dtypes", "float99"],
         ["generate", "--seed", "1", "--nodes", "0"],
+        ["generate", "--seed", "1", "--nodes", "2001"],
+        ["generate", "--seed", "1", "--max-depth", "0"],
         ["fuzz", "--seeds", "x:y"],
         ["generate", "--seed", "1", "--ops", "add,nosuchop"],
         ["frobnicate"],

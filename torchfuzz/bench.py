@@ -29,10 +29,10 @@ from torchfuzz.passes import Pipeline, default_pipeline
 # Target mean ops per program, one row each.
 TARGETS = (4, 8, 33, 150, 1000)
 # The num_nodes that gives about each target, measured over the row's seeds (ops can exceed
-# num_nodes: type promotion adds casts): 3 -> 3.7, 7 -> 8.4, 33 -> 32.8, 155 -> 149.8 mean
-# ops; 1000 -> 459, as the generator does not yet reach large num_nodes. Re-measure when the
-# generator or the passes change.
-NUM_NODES = {4: 3, 8: 7, 33: 33, 150: 155, 1000: 1000}
+# num_nodes: type promotion adds casts, observation adds copies): 3 -> 3.7, 7 -> 8.4,
+# 40 -> 32.7, 125 -> ~150, 830 -> ~1000 mean ops (2026-12-07, the depth following num_nodes).
+# Re-measure when the generator or the passes change.
+NUM_NODES = {4: 3, 8: 7, 33: 40, 150: 125, 1000: 830}
 # Programs per row at the default `programs`; other values scale every row alike.
 DEFAULT_PROGRAMS = 200
 PROGRAMS = {4: 200, 8: 200, 33: 200, 150: 20, 1000: 3}
@@ -44,10 +44,10 @@ def _options(num_nodes: int) -> GeneratorOptions:
     return GeneratorOptions(num_nodes=num_nodes)  # depth follows num_nodes
 
 
-def _pipeline(options: GeneratorOptions) -> Pipeline:
-    """The passes a generated program goes through, as in `generate` (specs checked against
-    the fast inference path; campaigns also run every node on FakeTensors)."""
-    return default_pipeline(options.observe, fake=False)
+def _pipeline(options: GeneratorOptions, fake: bool = False) -> Pipeline:
+    """The passes a generated program goes through, as in `generate`: specs checked against
+    the fast inference path, or (`fake`, as campaigns do) every node run on FakeTensors."""
+    return default_pipeline(options.observe, fake=fake)
 
 
 def op_count(graph: Graph) -> int:
@@ -91,10 +91,11 @@ def programs_for(target: int, programs: int = DEFAULT_PROGRAMS) -> int:
     return max(1, round(PROGRAMS[target] * programs / DEFAULT_PROGRAMS))
 
 
-def measure(target: int, programs: int) -> BenchRow:
-    """Generate, pass and emit `programs` programs (seeds 0..programs-1) of the row `target`."""
+def measure(target: int, programs: int, fake: bool = False) -> BenchRow:
+    """Generate, pass and emit `programs` programs (seeds 0..programs-1) of the row `target`
+    (with `fake`, the passes verify every node on FakeTensors)."""
     options = _options(NUM_NODES[target])
-    pipeline = _pipeline(options)
+    pipeline = _pipeline(options, fake)
     variants = [get_variant("inductor")]
     generate_s = passes_s = emit_s = 0.0
     ops = 0
@@ -141,14 +142,14 @@ def parse_sizes(text: str) -> tuple[int, ...]:
 
 
 def run_benchmark(
-    programs: int = DEFAULT_PROGRAMS, sizes: Iterable[int] = TARGETS
+    programs: int = DEFAULT_PROGRAMS, sizes: Iterable[int] = TARGETS, fake: bool = False
 ) -> Iterator[BenchRow]:
     """One row per target size, after an unmeasured warm-up; lazily, so a caller can show
     each row as it is measured. `programs` is the count of the small sizes (see
-    :func:`programs_for`)."""
+    :func:`programs_for`); `fake`: FakeTensor verification in the passes."""
     _warm_up()
     for target in sizes:
-        yield measure(target, programs_for(target, programs))
+        yield measure(target, programs_for(target, programs), fake)
 
 
 _COLUMNS = (

@@ -113,3 +113,57 @@ def test_expanded_inputs_appear_and_never_repeat_values_that_must_be_unique():
                 expanded += 1
                 assert inp.domain.kind not in ("distinct", "permutation"), (seed, inp)
     assert expanded >= 10
+
+
+@pytest.mark.slow
+def test_remembered_inference_changes_no_program():
+    """The inference memos fill as a process generates; the programs of seeds 0-24 after 300
+    other programs (at several sizes) are byte for byte a fresh process's."""
+    from torchfuzz.ir.serialize import Case
+
+    for seed in range(1000, 1300):
+        generate(seed, GeneratorOptions(num_nodes=3 + seed % 40))
+    warm = "".join(Case(generate(seed), seed).to_json() + "\n" for seed in range(25))
+    assert warm == _programs_in_fresh_process("7")
+
+
+def test_depth_follows_the_node_count_unless_given():
+    assert GeneratorOptions().depth == 6  # the default programs keep their form
+    assert GeneratorOptions(num_nodes=30).depth == 6
+    assert GeneratorOptions(num_nodes=150).depth == 30
+    assert GeneratorOptions(num_nodes=2000).depth == 100
+    assert GeneratorOptions(num_nodes=2000, max_depth=12).depth == 12
+    with pytest.raises(ValueError, match="at most 2000"):
+        GeneratorOptions(num_nodes=2001)
+
+
+@pytest.mark.parametrize("nodes", [60, 300])
+def test_large_node_counts_are_honoured(nodes):
+    from torchfuzz.generator.generate import generate_raw
+
+    for seed in range(3):
+        graph, _ = generate_raw(seed, GeneratorOptions(num_nodes=nodes))
+        assert len(graph) >= nodes
+
+
+@pytest.mark.slow
+def test_a_2000_node_program_is_made_and_verified_on_fake_tensors():
+    graph = generate(0, GeneratorOptions(num_nodes=2000), fake=True)
+    assert len(graph) >= 2000
+
+
+def test_ops_that_cannot_make_the_size_asked_for_say_so(caplog):
+    from torchfuzz.generator.generate import generate_raw
+
+    with caplog.at_level("WARNING", logger="torchfuzz.generator.generate"):
+        graph, _ = generate_raw(0, GeneratorOptions(num_nodes=300, ops=("nonzero",)))
+    assert len(graph) < 300
+    assert "asked for 300 op nodes, made" in caplog.text and "cannot make more" in caplog.text
+
+
+@pytest.mark.slow
+def test_a_node_whose_operand_was_retyped_gets_pytorchs_strides():
+    """Seed 19 at 170 nodes: type promotion cast a bool `where` condition, whose strides then
+    changed the `where`'s; the node kept its old strides and FakeTensor verification failed."""
+    graph = generate(19, GeneratorOptions(num_nodes=170, max_depth=56), fake=True)
+    assert len(graph) > 170

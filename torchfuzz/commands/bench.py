@@ -42,12 +42,17 @@ def register(sub: argparse._SubParsersAction) -> None:
         default=TARGETS,
         help=f"comma-separated target ops per program, among {targets} (default all)",
     )
+    bench.add_argument(
+        "--fake",
+        action="store_true",
+        help="verify every node on FakeTensors in the passes, as campaigns do",
+    )
     add_log_level(bench)
     bench.set_defaults(run=cmd_bench)
 
 
 def cmd_bench(args: argparse.Namespace) -> Exit:
     render.show(HEADER)
-    for row in run_benchmark(args.programs, args.sizes):
+    for row in run_benchmark(args.programs, args.sizes, args.fake):
         render.show(format_row(row))  # each size as soon as it is measured
     return Exit.OK
