@@ -8,7 +8,14 @@ import random
 import pytest
 import torch
 
-from tests.ir.test_ops import MAX_DIM, MAX_RANK, _declared, _dtype_wants, operand_spec
+from tests.ir.test_ops import (
+    MAX_DIM,
+    MAX_RANK,
+    OP_DTYPES,
+    _declared,
+    _dtype_wants,
+    operand_spec,
+)
 from torchfuzz.ir import fast_infer
 from torchfuzz.ir.catalogue import CATALOGUE
 from torchfuzz.ir.fast_infer import (
@@ -46,14 +53,7 @@ def _applications(op: OpDef, dtype: torch.dtype, rng: random.Random, most: int =
                 return
 
 
-@pytest.mark.parametrize(
-    "op,dtype",
-    [
-        pytest.param(op, dtype, id=f"{op.name}-{str(dtype).removeprefix('torch.')}")
-        for op in CATALOGUE
-        for dtype in _declared(op)
-    ],
-)
+@pytest.mark.parametrize("op,dtype", OP_DTYPES)
 def test_fast_inference_agrees_with_fake_tensor(op: OpDef, dtype: torch.dtype) -> None:
     """Shape, dtype and strides (and rejections) of `infer_spec` are FakeTensor's; so are the
     meta path's for every op not listed in FAKE_ONLY."""

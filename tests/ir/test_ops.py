@@ -217,14 +217,15 @@ def test_every_op_declares_its_dtypes(op: OpDef) -> None:
     assert not unknown, f"{op.name} declares dtypes the IR cannot carry: {unknown}"
 
 
-@pytest.mark.parametrize(
-    "op,dtype",
-    [
-        pytest.param(op, dtype, id=f"{op.name}-{str(dtype).removeprefix('torch.')}")
-        for op in CATALOGUE
-        for dtype in _declared(op)
-    ],
-)
+# Every (op, declared dtype) pair, as test parameters (also tests/ir/test_infer_fast.py).
+OP_DTYPES = [
+    pytest.param(op, dtype, id=f"{op.name}-{str(dtype).removeprefix('torch.')}")
+    for op in CATALOGUE
+    for dtype in _declared(op)
+]
+
+
+@pytest.mark.parametrize("op,dtype", OP_DTYPES)
 def test_op_runs_with_every_declared_dtype(op: OpDef, dtype: torch.dtype) -> None:
     """A one-op graph whose data operand has the declared dtype (for ops that create values:
     whose result has it): FakeTensor's spec is the one eager computes (shape, dtype, strides),
