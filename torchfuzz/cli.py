@@ -14,6 +14,7 @@ import sys
 from collections.abc import Sequence
 
 from torchfuzz._version import __version__
+from torchfuzz.backends.variant_spec import VariantSpecError
 from torchfuzz.backends.variants import UnknownBackendError, UnknownVariantError
 from torchfuzz.campaign.executors import ExecutorError
 from torchfuzz.commands import bench, campaign, observe, program, shrink
@@ -34,6 +35,7 @@ _BAD_INPUT = (
     UnknownOpError,
     UnknownVariantError,
     UnknownBackendError,
+    VariantSpecError,
     KnownIssuesError,
     StoreError,
     CampaignBusyError,

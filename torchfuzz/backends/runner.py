@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from pathlib import Path
 
 import networkx as nx
 import torch
@@ -38,11 +39,11 @@ from torchfuzz.backends.judge import Subject, evaluate, judge, reference_values
 from torchfuzz.backends.lowering import to_fx
 from torchfuzz.backends.oracle import DEFAULT_POLICY, ComparisonPolicy
 from torchfuzz.backends.outcome import Outcome
+from torchfuzz.backends.variant_spec import load_variants, parse_variant
 from torchfuzz.backends.variants import (
     DEFAULT_VARIANTS,
     CompiledRun,
     Variant,
-    get_variant,
     run_compiled_calls,
 )
 from torchfuzz.ir.graph import Graph
@@ -141,9 +142,16 @@ def subject(graph: Graph, seed: int, variants: Sequence[Variant] = ()) -> Subjec
 
 
 def resolve_variants(names: Sequence[str] | None, backend: str | None) -> tuple[Variant, ...]:
-    """Variants by name, with the user's backend replacing Inductor in each."""
-    variants = tuple(get_variant(n) for n in (names or DEFAULT_VARIANTS))
-    return tuple(v.with_backend(backend) for v in variants) if backend else variants
+    """Variants by preset name or spec (`inductor,fullgraph=true`; a `.toml` entry is a file
+    of them: :mod:`~torchfuzz.backends.variant_spec`), with the user's backend replacing
+    Inductor in each."""
+    variants: list[Variant] = []
+    for name in names or DEFAULT_VARIANTS:
+        if name.endswith(".toml"):
+            variants += load_variants(Path(name))
+        else:
+            variants.append(parse_variant(name))
+    return tuple(v.with_backend(backend) for v in variants) if backend else tuple(variants)
 
 
 def _compile_and_call(

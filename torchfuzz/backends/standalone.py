@@ -115,6 +115,7 @@ def compile_and_call(
             backend=_backend(variant.backend) if backend is None else backend,
             dynamic=variant.dynamic,
             fullgraph=variant.fullgraph,
+            mode=getattr(variant, "mode", None),
         )
         if variant.backward:
             stack.enter_context(torch.enable_grad())

@@ -82,6 +82,8 @@ class Variant:
     (:func:`torchfuzz.passes.resize.marked_dims`) before each compiled call.  A
     ``recompile`` variant calls the compiled program a second time, on the inputs of
     the resized program (:func:`torchfuzz.passes.resize.resize`), and judges both calls.
+    ``mode`` is ``torch.compile``'s (e.g. ``max-autotune-no-cudagraphs``). Written as specs
+    (``inductor,fullgraph=true``) by :mod:`torchfuzz.backends.variant_spec`.
     """
 
     name: str
@@ -93,6 +95,7 @@ class Variant:
     backward: bool = False
     mark_dynamic: bool = False
     recompile: bool = False
+    mode: str | None = None
 
     def __post_init__(self) -> None:
         if not self.name or not self.backend:
@@ -130,6 +133,7 @@ class Variant:
             "backward": self.backward,
             "mark_dynamic": self.mark_dynamic,
             "recompile": self.recompile,
+            "mode": self.mode,
         }
 
     @classmethod
@@ -145,6 +149,7 @@ class Variant:
             backward=bool(data.get("backward", False)),
             mark_dynamic=bool(data.get("mark_dynamic", False)),
             recompile=bool(data.get("recompile", False)),
+            mode=data.get("mode"),
         )
 
 
