@@ -31,7 +31,14 @@ import torch.fx.experimental.symbolic_shapes
 from torchfuzz.backends.gradients import input_gradients, requiring_grad
 from torchfuzz.backends.outcome import Crash, Outcome, OutcomeKind, Stage
 
-__all__ = ["CompiledCalls", "as_variant", "compile_and_call", "exit_status", "verdict_lines"]
+__all__ = [
+    "EXPORT_BACKENDS",
+    "CompiledCalls",
+    "as_variant",
+    "compile_and_call",
+    "exit_status",
+    "verdict_lines",
+]
 
 
 @dataclass(frozen=True)
@@ -88,6 +95,48 @@ def _crash(stage: Stage, exc: BaseException) -> Crash:
 
 
 _SPECIALIZED = torch.fx.experimental.symbolic_shapes.ConstraintViolationError
+# Variants that do not go through torch.compile: `torch.export.export` (non-strict), then
+# the exported program's module (`export`) or its AOTInductor package (`aoti`).
+EXPORT_BACKENDS = ("export", "aoti")
+# What export cannot trace is the program's limit, not a bug: a data-dependent guard (a
+# branch or size on an `.item()` value).
+_UNTRACEABLE = (torch.fx.experimental.symbolic_shapes.GuardOnDataDependentSymNode,)
+
+
+def _exported(fn: Callable[..., object], inputs: Sequence[object], variant: object) -> Callable:
+    """`fn` exported on `inputs` (every tensor dim dynamic for a dynamic variant), as the
+    exported module or, for `aoti`, as the loaded AOTInductor package."""
+    shapes = None
+    if variant.dynamic:
+        auto = torch.export.Dim.AUTO
+        shapes = tuple(
+            {d: auto for d in range(x.dim())} if isinstance(x, torch.Tensor) else None
+            for x in inputs
+        )
+    program = torch.export.export(fn, tuple(inputs), dynamic_shapes=shapes, strict=False)
+    module = program.module()
+    if variant.backend == "export":
+        return module
+    # AOTInductor returns a 0-dim tensor where the program returns a Python number; the
+    # exported module, run once on copies of the inputs, says which outputs are numbers.
+    copies = [x.clone() if isinstance(x, torch.Tensor) else x for x in inputs]
+    kinds = [type(v) for v in module(*copies)]
+    import tempfile
+
+    directory = tempfile.mkdtemp(prefix="torchfuzz-aoti-")
+    path = torch._inductor.aoti_compile_and_package(
+        program, package_path=f"{directory}/program.pt2"
+    )
+    package = torch._inductor.aoti_load_package(path)
+
+    def call(*args: object) -> tuple:
+        values = package(*args)
+        return tuple(
+            kind(v.item()) if kind in (bool, int, float) and isinstance(v, torch.Tensor) else v
+            for kind, v in zip(kinds, values)
+        )
+
+    return call
 
 
 def compile_and_call(
@@ -110,13 +159,23 @@ def compile_and_call(
         if variant.inductor_config:
             config = importlib.import_module("torch._inductor.config")  # loaded when needed
             stack.enter_context(config.patch(**dict(variant.inductor_config)))
-        compiled = torch.compile(
-            fn,
-            backend=_backend(variant.backend) if backend is None else backend,
-            dynamic=variant.dynamic,
-            fullgraph=variant.fullgraph,
-            mode=getattr(variant, "mode", None),
-        )
+        if variant.backend in EXPORT_BACKENDS:
+            crash = _crash  # no torch.compile stages to tell apart
+            try:
+                compiled = _exported(fn, calls[0], variant)
+            except Exception as exc:
+                if any(isinstance(e, _UNTRACEABLE) for e in exception_chain(exc)):
+                    first = next(iter(str(exc).strip().splitlines()), "")
+                    return CompiledCalls(skip=f"export cannot trace the program: {first}")
+                return CompiledCalls(crash=_crash(Stage.BACKEND, exc))
+        else:
+            compiled = torch.compile(
+                fn,
+                backend=_backend(variant.backend) if backend is None else backend,
+                dynamic=variant.dynamic,
+                fullgraph=variant.fullgraph,
+                mode=getattr(variant, "mode", None),
+            )
         if variant.backward:
             stack.enter_context(torch.enable_grad())
         for inputs in calls:

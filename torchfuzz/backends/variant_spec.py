@@ -133,12 +133,15 @@ def _build(head: str, pairs: list[tuple[str, Any]], where: str) -> Variant:
         else:
             known = "backend, dynamic, fullgraph, mode, backward, mark_dynamic, recompile, name"
             raise VariantSpecError(f"{where}: unknown field {key!r} (fields: {known})")
-    variant = dataclasses.replace(
-        base,
-        **changes,
-        dynamo_config=tuple(configs["dynamo"].items()),
-        inductor_config=tuple(configs["inductor"].items()),
-    )
+    try:
+        variant = dataclasses.replace(
+            base,
+            **changes,
+            dynamo_config=tuple(configs["dynamo"].items()),
+            inductor_config=tuple(configs["inductor"].items()),
+        )
+    except ValueError as exc:  # fields that do not go together (aoti with backward)
+        raise VariantSpecError(f"{where}: {exc}") from None
     if variant == base and name is None:
         return base
     return dataclasses.replace(variant, name=name or _canonical(variant))

@@ -30,7 +30,7 @@ import torch.fx.experimental.symbolic_shapes
 
 from torchfuzz.backends.outcome import Crash, Stage
 from torchfuzz.backends.stages import TrackingBackend, backward_crash, crash_from
-from torchfuzz.backends.standalone import CompiledCalls, compile_and_call
+from torchfuzz.backends.standalone import EXPORT_BACKENDS, CompiledCalls, compile_and_call
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +48,7 @@ __all__ = [
 ]
 
 _INDUCTOR = "inductor"
-_ALWAYS_KNOWN_BACKENDS = frozenset({"eager", "aot_eager", _INDUCTOR})
+_ALWAYS_KNOWN_BACKENDS = frozenset({"eager", "aot_eager", _INDUCTOR, *EXPORT_BACKENDS})
 
 
 class UnknownVariantError(KeyError, ValueError):
@@ -106,6 +106,8 @@ class Variant:
         for flag in ("backward", "mark_dynamic", "recompile"):
             if not isinstance(getattr(self, flag), bool):
                 raise ValueError(f"Variant.{flag} must be a bool: {getattr(self, flag)!r}")
+            if getattr(self, flag) and self.backend in EXPORT_BACKENDS:
+                raise ValueError(f"an {self.backend} variant compiles once, without {flag}")
         object.__setattr__(
             self, "dynamo_config", _config_pairs(self.dynamo_config, "dynamo_config")
         )
@@ -202,6 +204,9 @@ BUILTIN_VARIANTS: Mapping[str, Variant] = types.MappingProxyType(
         "aot_eager_recompile": Variant(
             "aot_eager_recompile", backend="aot_eager", dynamic=None, recompile=True
         ),
+        # torch.export, then the exported module / the AOTInductor package; not default.
+        "export": Variant("export", backend="export"),
+        "aoti": Variant("aoti", backend="aoti", inductor_config=_EAGER_ROUNDING),
     }
 )
 DEFAULT_VARIANTS: tuple[str, ...] = (
@@ -279,6 +284,8 @@ def run_compiled_calls(
     literal shape, or guards the size against another static size), so the run is
     ``skip``-ped, not a crash.
     """
+    if variant.backend in EXPORT_BACKENDS:  # no torch.compile backend: nothing to track
+        return compile_and_call(fn, calls, variant, marked)
     backend = resolve_backend(variant.backend)
     real = torch._dynamo.lookup_backend(backend) if isinstance(backend, str) else backend
     name = backend if isinstance(backend, str) else getattr(backend, "__name__", variant.backend)
