@@ -63,14 +63,15 @@ def infer_spec(op: OpDef, specs: Sequence[Spec], attrs: dict[str, Any]) -> Spec:
 
 def natural_dtype(op: OpDef, specs: Sequence[Spec], attrs: dict[str, Any]) -> torch.dtype:
     """The dtype of `op`'s result on these operands, remembered by `dtype_key`: the op, the
-    attributes and each operand's dtype and rank, not its sizes or strides (a result dtype
-    depends on no size: tests/ir/test_infer_fast.py checks it on every op). Only answers are
-    remembered: an application PyTorch rejects is rejected by `infer_spec` when computed."""
+    attribute types and each operand's dtype and whether it has dims, not its sizes or
+    strides (a result dtype depends on no size: tests/ir/test_infer_fast.py checks it on
+    every op). Only answers are remembered: an application PyTorch rejects is rejected by
+    `infer_spec` when computed."""
     return _known_dtype(op, specs, attrs) or infer_spec(op, specs, attrs).dtype
 
 
 def _known_dtype(op: OpDef, specs: Sequence[Spec], attrs: dict[str, Any]) -> torch.dtype | None:
-    """The remembered dtype, or the one eager gives on zeros (then remembered); None where
+    """The remembered dtype, or the one eager gives on ones (then remembered); None where
     neither is known."""
     key = dtype_key(op, specs, attrs)
     known = None if key is None else _DTYPES.get(key)
@@ -116,10 +117,11 @@ def _dense_elementwise(
 
 
 def _eager_dtype(op: OpDef, specs: Sequence[Spec], attrs: dict[str, Any]) -> torch.dtype | None:
-    """The dtype eager gives on ones of these specs (a few microseconds, where the meta
-    path takes hundreds: eager's dtype is the program's, so FakeTensor's too), or None where
-    eager raises on them (ones are no valid index into a size-1 dim) or the op draws random
-    numbers (the global generator is left alone)."""
+    """The dtype eager gives an elementwise op on ones of these specs (a few microseconds,
+    where the meta path takes hundreds: eager's dtype is the program's, so FakeTensor's too),
+    or None: for other ops (some print C++ warnings on such operands, e.g. var with one
+    element), where eager raises, and for ops that draw random numbers (the global generator
+    is left alone)."""
     if op.infer is not None or op.has(Trait.NONDETERMINISTIC) or not op.has(Trait.ELEMENTWISE):
         return None
     operands = [
