@@ -276,3 +276,23 @@ def test_elementwise_dtypes_agree_with_aten_except_scalar_attrs(op):
 KNOWN_DISAGREEMENTS = frozenset(
     {"clamp", "clamp_min", "clamp_max", "float_power", "float_power_scalar", "complex", "polar"}
 )
+
+
+def test_type_promotion_infers_no_generated_node_again(monkeypatch):
+    """The generator inferred every node once; type promotion finds those answers remembered
+    and computes only for what it adds (casts, and nodes whose operand it retyped)."""
+    from torchfuzz.generator.generate import generate_raw
+    from torchfuzz.ir import fast_infer
+
+    computed = []
+    real = fast_infer._compute
+    monkeypatch.setattr(fast_infer, "_compute", lambda *a: computed.append(a) or real(*a))
+    monkeypatch.setattr(fast_infer, "_eager_dtype", lambda *a: None)  # every answer computed
+    added = nodes = 0
+    for seed in range(20):
+        graph, _ = generate_raw(seed)
+        before = len(computed)
+        promoted = TypePromotion().run(graph).graph
+        assert len(computed) - before <= len(promoted) - len(graph)
+        added, nodes = added + len(promoted) - len(graph), nodes + len(graph)
+    assert nodes > 150 and added < nodes / 3
