@@ -17,7 +17,7 @@ SPEC = "tests.backends._backends:"
 @pytest.mark.parametrize(
     "emit, marker",
     [
-        ("ir", "graph("),
+        ("ir", "graph["),
         ("fx", "def forward"),
         ("python", "class Program"),
         ("json", '"torchfuzz-case"'),

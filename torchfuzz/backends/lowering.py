@@ -2,20 +2,66 @@
 
 from __future__ import annotations
 
+import functools
 import operator
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import torch.fx
 
-from torchfuzz.ir.graph import Graph
+from torchfuzz.ir.graph import Graph, Node
 from torchfuzz.ir.infer import call_args, write_in_place
 from torchfuzz.ir.ops.base import Trait
+from torchfuzz.ir.spellings import (
+    ATEN_SURFACE,
+    Form,
+    Spelling,
+    Surface,
+    applicable,
+    choose,
+    spelled_call,
+)
+from torchfuzz.ir.types import Spec
+from torchfuzz.ir.write_view import op_attrs
+
+# Which spelling a node's call gets, given (node, operands, attributes of the call, operand
+# specs); None: the aten call. It must return a spelling that applies to the call.
+Speller = Callable[[Node, Sequence[Any], dict[str, Any], Sequence[Spec]], Spelling | None]
 
 
-def lower_to_fx(graph: Graph) -> torch.fx.Graph:
+def surface_speller(surface: Surface) -> Speller:
+    """The spelling `surface` draws for each node among those of its op that apply
+    (:func:`torchfuzz.ir.spellings.choose`)."""
+
+    def speller(node: Node, operands: Sequence[Any], attrs: dict, specs: Sequence[Spec]):
+        if surface == ATEN_SURFACE:
+            return None
+        return choose(surface, node.name, applicable(node.op.name, operands, attrs, specs))
+
+    return speller
+
+
+def _emit(
+    fx_graph: torch.fx.Graph,
+    target: Callable[..., Any],
+    spelling: Spelling | None,
+    call: tuple[tuple, dict],
+    name: str | None = None,
+) -> torch.fx.Node:
+    args, kwargs = call
+    if spelling is None:
+        return fx_graph.call_function(target, args, kwargs, name=name)
+    if spelling.form is Form.METHOD:
+        return fx_graph.create_node("call_method", spelling.target, args, kwargs, name=name)
+    return fx_graph.call_function(spelling.target, args, kwargs, name=name)
+
+
+def lower_to_fx(graph: Graph, speller: Speller | None = None) -> torch.fx.Graph:
     """An FX graph computing the program: one placeholder per input, one call per node
     (plus `getitem` for ops that select from a list result, and the view an in-place node
-    writes through), constants inlined as literals."""
+    writes through), constants inlined as literals. Each call is spelled as the graph's
+    surface says (or `speller`): an aten overload, or a user-level form computing the same."""
+    speller = speller or surface_speller(graph.surface)
     fx_graph = torch.fx.Graph()
     env: dict[str, Any] = {}
 
@@ -26,24 +72,57 @@ def lower_to_fx(graph: Graph) -> torch.fx.Graph:
         env[inp.name] = fx_graph.placeholder(inp.name)
     for node in graph.nodes:
         attrs = node.attr_map
-        if node.op.has(Trait.CONSTANT):
+        op = node.op
+        if op.has(Trait.CONSTANT):
             env[node.name] = attrs["value"]
             continue
-        if node.op.mutates is not None:
+        operands = [env[i] for i in node.inputs]
+        specs: list[Spec] = [graph.spec(i) for i in node.inputs]
+        if op.mutates is not None:
             # The view (if any) and the in-place call; later readers read the written base.
-            env[node.name] = write_in_place(node.op, [env[i] for i in node.inputs], attrs, record)
+            env[node.name] = write_in_place(
+                op,
+                operands,
+                attrs,
+                functools.partial(_spelled_write, fx_graph, node, specs, speller),
+            )
             continue
-        args, kwargs = call_args(node.op, [env[i] for i in node.inputs], attrs)
-        if node.op.select is None:
-            env[node.name] = fx_graph.call_function(node.op.target, args, kwargs, name=node.name)
+        call = call_args(op, operands, attrs)
+        own = {k: v for k, v in attrs.items() if k != op.select}
+        spelling = speller(node, operands, own, specs)
+        spelled = call if spelling is None else spelled_call(spelling, call, operands, own, specs)
+        if op.select is None:
+            env[node.name] = _emit(fx_graph, op.target, spelling, spelled, name=node.name)
         else:
-            result = fx_graph.call_function(node.op.target, args, kwargs)
+            result = _emit(fx_graph, op.target, spelling, spelled)
             env[node.name] = fx_graph.call_function(
-                operator.getitem, (result, attrs[node.op.select]), name=node.name
+                operator.getitem, (result, attrs[op.select]), name=node.name
             )
     fx_graph.output(tuple(env[name] for name in graph.outputs))
     fx_graph.lint()
     return fx_graph
+
+
+def _spelled_write(
+    fx_graph: torch.fx.Graph,
+    node: Node,
+    specs: Sequence[Spec],
+    speller: Speller,
+    target: Any,
+    args: tuple,
+    kwargs: dict[str, Any],
+) -> torch.fx.Node:
+    """`write_in_place`'s calls: the view as aten, the in-place op spelled (it writes the
+    view, the first operand of its call)."""
+    if target is not node.op.target:
+        return fx_graph.call_function(target, args, kwargs)
+    # Every in-place op of the catalogue takes its operands positionally, written one first.
+    operands = list(args)
+    own = op_attrs(node.attr_map)
+    spelling = speller(node, operands, own, specs)
+    call = (args, kwargs)
+    spelled = call if spelling is None else spelled_call(spelling, call, operands, own, specs)
+    return _emit(fx_graph, target, spelling, spelled)
 
 
 def to_fx(graph: Graph) -> torch.fx.GraphModule:

@@ -25,6 +25,7 @@ from torchfuzz.ir.graph import Graph
 from torchfuzz.ir.ops.base import OpDef, Proposal, SpecSampler, Trait, Want
 from torchfuzz.ir.ops.scalar import conversion
 from torchfuzz.ir.ops.view import CONTIGUOUS
+from torchfuzz.ir.spellings import Surface, SurfaceMode
 from torchfuzz.ir.types import ANY, ScalarSpec, Spec, TensorSpec, contiguous_strides
 from torchfuzz.passes import default_pipeline
 from torchfuzz.passes.writes import overlaps
@@ -365,6 +366,7 @@ def generate_raw(
             _STALLS,
         )
     builder.graph.set_outputs(outputs)
+    builder.graph.surface = Surface(SurfaceMode(options.surface), seed)
     log.debug("seed %d: %d nodes, %s", seed, len(builder.graph), builder.stats)
     return builder.graph, builder.stats
 

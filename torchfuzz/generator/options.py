@@ -9,6 +9,7 @@ from typing import Any
 import torch
 
 from torchfuzz.ir.catalogue import CATALOGUE, Catalogue
+from torchfuzz.ir.spellings import SurfaceMode
 from torchfuzz.ir.types import dtype_name, parse_dtype
 
 DEFAULT_DTYPES: tuple[torch.dtype, ...] = (
@@ -52,6 +53,14 @@ def parse_names(text: str) -> tuple[str, ...]:
     return tuple(name.strip() for name in text.split(",") if name.strip())
 
 
+def parse_surface(text: str) -> str:
+    """`aten`, `torch` or `mixed` (torchfuzz.ir.spellings.SurfaceMode); other text raises."""
+    modes = [m.value for m in SurfaceMode]
+    if text not in modes:
+        raise ValueError(f"expected one of {', '.join(modes)}, got {text!r}")
+    return text
+
+
 def parse_bool(text: str) -> bool:
     """`yes`/`no` (also true/false, on/off, 1/0) -> the bool; other text raises ValueError."""
     words = {"yes": True, "true": True, "on": True, "1": True}
@@ -81,6 +90,10 @@ class GeneratorOptions:
     p_empty:          chance that an output's wanted shape has a size-0 dim (empty tensors).
     max_outputs:      outputs per program, drawn in [1, max_outputs].
     p_scalar_output:  chance that an output is a Python scalar.
+    surface:          how calls are spelled (torchfuzz.ir.spellings): aten (torch.ops.aten
+                      only), torch (user-level forms wherever an op has one: torch functions,
+                      methods, operators, indexing, torch.nn.functional) or mixed (both,
+                      drawn per node).
     observe:          make every value whose information reaches no output an output too
                       (`passes.observe`), so that a wrong value anywhere is judged.
     ops:              only these ops: catalogue op names or family names (None: all).
@@ -114,6 +127,9 @@ class GeneratorOptions:
         True, "--observe", parse_bool, "make values that no output keeps outputs too (yes/no)"
     )
     p_scalar_output: float = 0.1
+    surface: str = _flag(
+        "mixed", "--surface", parse_surface, "how calls are spelled: aten, torch or mixed"
+    )
     ops: tuple[str, ...] | None = _flag(
         None,
         "--ops",

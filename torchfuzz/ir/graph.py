@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import networkx as nx
 import torch
 
+from torchfuzz.ir.spellings import ATEN_SURFACE, Surface
 from torchfuzz.ir.types import ANY, Domain, Spec, TensorSpec, dtype_name
 from torchfuzz.ir.write_view import WriteView, spell_attrs
 
@@ -104,6 +105,8 @@ class Graph:
     _nodes: dict[str, Node] = field(default_factory=dict)
     _outputs: tuple[str, ...] = ()
     _users: dict[str, dict[str, None]] = field(default_factory=dict)
+    # How the lowering spells the calls (torchfuzz.ir.spellings): not what they compute.
+    surface: Surface = ATEN_SURFACE
 
     # --- reading ---------------------------------------------------------------------------
     @property
@@ -282,6 +285,7 @@ class Graph:
             dict(self._nodes),
             self._outputs,
             {k: dict(v) for k, v in self._users.items()},
+            self.surface,
         )
 
     # --- views -----------------------------------------------------------------------------
@@ -297,7 +301,8 @@ class Graph:
 
     def text(self) -> str:
         """Stable, readable text form; equal graphs have equal text."""
-        lines = [f"graph({', '.join(str(i) for i in self._inputs.values())}) {{"]
+        spelled = "" if self.surface == ATEN_SURFACE else f"[{self.surface}]"
+        lines = [f"graph{spelled}({', '.join(str(i) for i in self._inputs.values())}) {{"]
         lines += [f"  {node}" for node in self._nodes.values()]
         lines.append(f"  return ({', '.join(self._outputs)})")
         lines.append("}")
@@ -316,6 +321,7 @@ class Graph:
             list(self._inputs.items()) == list(other._inputs.items())
             and list(self._nodes.items()) == list(other._nodes.items())
             and self._outputs == other._outputs
+            and self.surface == other.surface
         )
 
     def __hash__(self) -> int:  # graphs are mutable: hash by identity is wrong, forbid it

@@ -14,6 +14,7 @@ import torch
 
 from torchfuzz.ir.catalogue import CATALOGUE, Catalogue, UnknownOpError
 from torchfuzz.ir.graph import Graph
+from torchfuzz.ir.spellings import ATEN_SURFACE, Surface
 from torchfuzz.ir.types import Domain, ScalarSpec, Spec, TensorSpec, dtype_name, parse_dtype
 from torchfuzz.ir.write_view import read_attrs, spell_attrs
 
@@ -112,6 +113,8 @@ def graph_to_dict(graph: Graph) -> dict[str, Any]:
             for n in graph.nodes
         ],
         "outputs": list(graph.outputs),
+        # Cases written before spellings (and aten ones) have none: they read as aten.
+        **({} if graph.surface == ATEN_SURFACE else {"surface": str(graph.surface)}),
     }
 
 
@@ -134,6 +137,8 @@ def graph_from_dict(data: dict[str, Any], catalogue: Catalogue = CATALOGUE) -> G
             attrs = read_attrs(tuple((k, attr_from_json(v)) for k, v in n["attrs"]))
             graph.add_node(op, n["inputs"], attrs, spec_from_dict(n["spec"]), name=n["name"])
         graph.set_outputs(data["outputs"])
+        if "surface" in data:
+            graph.surface = Surface.parse(data["surface"])
     except (CaseFormatError, UnknownOpError):
         raise
     except (KeyError, TypeError, ValueError) as exc:
