@@ -125,7 +125,11 @@ CORE_OPS: tuple[str, ...] = (
 )
 CORE_OPS_ARG = ",".join(CORE_OPS)  # for --ops
 # The generator defaults those programs were made with, where the defaults moved on (rank 5,
-# storage offsets, size-0 dims): `GeneratorOptions(..., **CORE_OPTIONS)`, or CORE_ARGS on the
-# command line.
-CORE_OPTIONS = {"ops": CORE_OPS, "max_rank": 4, "p_offset": 0.0, "p_empty": 0.0}
-CORE_ARGS = ["--ops", CORE_OPS_ARG, "--max-rank", "4", "--p-offset", "0", "--p-empty", "0"]
+# storage offsets, size-0 dims, calls spelled as users write them — the synthetic backends of
+# tests/_bugs.py match aten targets in Dynamo's graph): `GeneratorOptions(..., **CORE_OPTIONS)`,
+# or CORE_ARGS on the command line.
+CORE_OPTIONS = {"ops": CORE_OPS, "max_rank": 4, "p_offset": 0.0, "p_empty": 0.0, "surface": "aten"}
+CORE_ARGS = [
+    *("--ops", CORE_OPS_ARG, "--max-rank", "4", "--p-offset", "0", "--p-empty", "0"),
+    *("--surface", "aten"),
+]

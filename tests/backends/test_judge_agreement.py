@@ -65,7 +65,8 @@ LOW_PRECISION = (torch.bfloat16, torch.float16, torch.float64, torch.int64)
 
 def _case(seed: int) -> tuple[Graph, tuple]:
     dtypes = LOW_PRECISION if seed % 3 == 0 else DEFAULT_DTYPES
-    options = GeneratorOptions(num_nodes=5, max_depth=4, max_dim=5, dtypes=dtypes)
+    # aten calls: the synthetic bugs match aten targets in the Dynamo graph
+    options = GeneratorOptions(num_nodes=5, max_depth=4, max_dim=5, dtypes=dtypes, surface="aten")
     graph = generate(seed, options)
     targets = {node.op.target for node in graph.nodes}
     turn = BUGS[seed % len(BUGS) :] + BUGS[: seed % len(BUGS)]
