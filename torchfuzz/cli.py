@@ -14,6 +14,7 @@ import sys
 from collections.abc import Sequence
 
 from torchfuzz._version import __version__
+from torchfuzz.backends.config_space import ConfigSpaceError
 from torchfuzz.backends.variant_spec import VariantSpecError
 from torchfuzz.backends.variants import UnknownBackendError, UnknownVariantError
 from torchfuzz.campaign.executors import ExecutorError
@@ -36,6 +37,7 @@ _BAD_INPUT = (
     UnknownVariantError,
     UnknownBackendError,
     VariantSpecError,
+    ConfigSpaceError,
     KnownIssuesError,
     StoreError,
     CampaignBusyError,

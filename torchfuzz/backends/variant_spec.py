@@ -113,9 +113,7 @@ def _build(head: str, pairs: list[tuple[str, Any]], where: str) -> Variant:
     for key, value in pairs:
         section, dot, option = key.partition(".")
         if dot:
-            if section not in _CONFIGS:
-                raise VariantSpecError(f"{where}: {key!r}: config keys are dynamo.* or inductor.*")
-            configs[section][option] = _config_value(section, option, value, where)
+            configs[section][option] = config_value(section, option, value, where)
         elif key == "name":
             name = str(value)
         elif key == "backend":
@@ -207,11 +205,23 @@ def _text(value: Any) -> str:
     return str(value)
 
 
-def _config_value(section: str, option: str, value: Any, where: str) -> Any:
+def config_default(section: str, option: str, where: str) -> Any:
+    """The installed torch's default of config key `section.option` (section `dynamo` or
+    `inductor`); raises VariantSpecError for a key that does not exist."""
+    if section not in _CONFIGS:
+        key = f"{section}.{option}"
+        raise VariantSpecError(f"{where}: {key!r}: config keys are dynamo.* or inductor.*")
     config = importlib.import_module(_CONFIGS[section])
     default = getattr(config, option, _MISSING)
     if default is _MISSING or option.startswith("_"):
         raise VariantSpecError(f"{where}: {_CONFIGS[section]} has no option {option!r}")
+    return default
+
+
+def config_value(section: str, option: str, value: Any, where: str) -> Any:
+    """`value` as a patch of config key `section.option`: of the default's type (an int
+    where a float is expected becomes a float); raises VariantSpecError otherwise."""
+    default = config_default(section, option, where)
     if default is None or value is None:
         return value
     expected = type(default)

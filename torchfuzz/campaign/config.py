@@ -1,12 +1,14 @@
-"""What a campaign runs (:class:`CampaignConfig`), the verdict on one of its cases as the
-driver records it (:class:`CaseResult`), and the files of a finding's first example."""
+"""What a campaign runs (:class:`CampaignConfig`), the variants each of its cases runs
+(:class:`CaseVariants`), the verdict on one of its cases as the driver records it
+(:class:`CaseResult`), and the files of a finding's first example."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from torchfuzz.backends.config_space import ConfigSpace, sample_variants
 from torchfuzz.backends.outcome import CaseKind
 from torchfuzz.backends.python import to_python
 from torchfuzz.backends.signature import Signature
@@ -20,13 +22,14 @@ from torchfuzz.ir.dot import to_dot
 from torchfuzz.ir.graph import Graph
 from torchfuzz.ir.serialize import Case
 
-__all__ = ["CampaignConfig", "CaseResult", "finding_files"]
+__all__ = ["CampaignConfig", "CaseResult", "CaseVariants", "finding_files"]
 
 
 @dataclass(frozen=True)
 class CampaignConfig:
     """What a campaign runs: `seeds` (a range, or any sequence of seeds) or `time_limit`
-    seconds of fresh seeds."""
+    seconds of fresh seeds; with a `space`, each case runs configurations of `variants`
+    sampled from it (:mod:`torchfuzz.backends.config_space`)."""
 
     out: Path
     variants: tuple[Variant, ...]
@@ -43,12 +46,45 @@ class CampaignConfig:
     recycle_after: int = 200
     executor: str = "local"
     address: str | None = None  # of a Ray cluster, with executor="ray"
+    space: ConfigSpace | None = None
 
     def __post_init__(self) -> None:
         if (self.seeds is None) == (self.time_limit is None):
             raise ValueError("a campaign needs seeds or a time limit, not both")
         if self.workers is not None and self.workers < 1:
             raise ValueError("a campaign needs at least one worker")
+
+
+class CaseVariants(Mapping[str, Variant]):
+    """The variants a campaign's cases run, by name: the campaign's own and each
+    configuration sampled for a case so far (a name always means one configuration)."""
+
+    def __init__(self, config: CampaignConfig) -> None:
+        self._config = config
+        self._by_name = {v.name: v for v in config.variants}
+        self._drawn_from = {v.name: v.name for v in config.variants}
+
+    def of(self, seed: int) -> tuple[Variant, ...]:
+        """The variants case `seed` runs, each remembered by its name."""
+        variants = sample_variants(self._config.variants, self._config.space, seed)
+        for own, variant in zip(self._config.variants, variants):
+            self._by_name.setdefault(variant.name, variant)
+            self._drawn_from.setdefault(variant.name, own.name)
+        return variants
+
+    def with_origins(self, names: Sequence[str]) -> tuple[str, ...]:
+        """`names` followed by the campaign variants they were sampled from (a known issue
+        of `inductor` is one of its sampled configurations too)."""
+        return tuple(dict.fromkeys([*names, *(self._drawn_from.get(n, n) for n in names)]))
+
+    def __getitem__(self, name: str) -> Variant:
+        return self._by_name[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._by_name)
+
+    def __len__(self) -> int:
+        return len(self._by_name)
 
 
 @dataclass(frozen=True)
@@ -79,13 +115,11 @@ class CaseResult:
         return self.verdict.signature
 
 
-def finding_files(
-    case: Case, signature: Signature, variant: str, config: CampaignConfig
-) -> dict[str, str]:
-    """Artifacts of a finding's first example: case, full script, graph."""
-    variants = [v for v in config.variants if v.name == variant] or list(config.variants)
+def finding_files(case: Case, signature: Signature, variant: Variant) -> dict[str, str]:
+    """Artifacts of a finding's first example: case, full script (under the `variant` it
+    failed in, as that case ran it), graph."""
     return {
         FindingDir.CASE: case.to_json(),
-        FindingDir.REPRO: to_python(case.graph, case.seed, variants, header=signature.text()),
+        FindingDir.REPRO: to_python(case.graph, case.seed, [variant], header=signature.text()),
         FindingDir.DOT: to_dot(case.graph),
     }

@@ -28,7 +28,7 @@ from torchfuzz.backends.outcome import OutcomeKind
 from torchfuzz.backends.signature import Signature, functional_op, root_op
 from torchfuzz.backends.worker import RunnerKilled
 from torchfuzz.campaign.artifacts import write_minimized
-from torchfuzz.campaign.config import CampaignConfig, CaseResult, finding_files
+from torchfuzz.campaign.config import CampaignConfig, CaseResult, CaseVariants, finding_files
 from torchfuzz.campaign.executors import Executor, Verdict, make_executor
 from torchfuzz.campaign.pool import RunnerPool
 from torchfuzz.campaign.progress import Progress
@@ -78,7 +78,7 @@ class Campaign:
         self.config = config
         self.progress_callback = progress
         self.progress = Progress(time_limit=config.time_limit)
-        self._variants = {v.name: v for v in config.variants}
+        self._variants = CaseVariants(config)
         self._jobs: dict[concurrent.futures.Future, tuple[str, Case, Any]] = {}
         self._queue: collections.deque[tuple[str, Case, Any]] = collections.deque()
         self._slots = 1  # jobs run at once: a share of the workers while checking, then all
@@ -91,7 +91,7 @@ class Campaign:
     def _known(self, signature: Signature, variants: tuple[str, ...]) -> str | None:
         if self.config.known_issues is None:
             return None
-        issue = self.config.known_issues.match(signature, variants)
+        issue = self.config.known_issues.match(signature, self._variants.with_origins(variants))
         return issue.link if issue else None
 
     def _record(self, store: FindingsStore, result: CaseResult) -> None:
@@ -137,7 +137,8 @@ class Campaign:
         """Write a new finding's example and minimize it; a node-only minimization from
         triage is written at once and minimized on from there."""
         finding = CampaignDir(self.config.out).finding(signature.id)
-        write_files_atomically(finding.path, finding_files(case, signature, variant, self.config))
+        files = finding_files(case, signature, self._variants[variant])
+        write_files_atomically(finding.path, files)
         store.set_example_dir(signature.id, finding.path)
         self.progress.unique += 1
         start = case
@@ -219,7 +220,7 @@ class Campaign:
         limits: dict[str, Any] = {"campaign_timeout": self.config.timeout}
         if kind == TRIAGE:
             cheap, failing = detail
-            job: tuple = (triage, case, cheap, failing, self._variants)
+            job: tuple = (triage, case, cheap, failing, dict(self._variants))
             limits["budget"] = self.config.budget
             limits["hints"] = frozenset(self._hints[cheap])
         elif kind == MINIMIZE:
@@ -271,6 +272,7 @@ class Campaign:
         """Triage the pending cases and minimize the new findings an earlier run left."""
         for seed, failing, cheap, options in store.pending_cases():
             case = generate_case(seed, GeneratorOptions.from_dict(json.loads(options)))
+            self._variants.of(seed)  # the configurations it ran, known by name
             self._submit(TRIAGE, case, (cheap, failing))
         if not self.config.minimize:
             return
@@ -279,8 +281,11 @@ class Campaign:
             path = campaign.finding(row.signature_id).case
             if row.status is not FindingStatus.NEW or row.minimized_nodes is not None:
                 continue
-            if path.exists() and row.variant in self._variants:
-                case = Case.from_json(path.read_text())
+            if not path.exists():
+                continue
+            case = Case.from_json(path.read_text())
+            self._variants.of(case.seed)  # the configurations it ran, known by name
+            if row.variant in self._variants:
                 self._submit(MINIMIZE, case, (row.signature, row.variant, case, None))
 
     # --- the run ------------------------------------------------------------------------
@@ -290,6 +295,7 @@ class Campaign:
         with CampaignDir(config.out).exclusive(), FindingsStore.open(config.out) as store:
             store.set_meta("variants", [v.to_dict() for v in config.variants])
             store.set_meta("options", config.options.to_dict())
+            store.set_meta("config_space", config.space and config.space.to_dict())
             done = store.done_seeds()
             self.progress.skipped_done = len(done)
             if config.seeds is not None:
@@ -341,7 +347,7 @@ class Campaign:
                 # Generation stays on this thread: FakeTensor modes are not shared across
                 # threads, and workers only need the case.
                 case = generate_case(seed, config.options)
-                in_flight[executor.submit(case)] = case
+                in_flight[executor.submit(case, self._variants.of(seed))] = case
             self.progress.in_flight = len(in_flight)
             if not in_flight:
                 break

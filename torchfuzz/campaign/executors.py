@@ -1,6 +1,7 @@
 """Where a campaign's cases are checked: local worker threads or a Ray cluster.
 
-Both executors take a :class:`~torchfuzz.ir.serialize.Case` and return a
+Both executors take a :class:`~torchfuzz.ir.serialize.Case` (and the variants it runs,
+when they are not the campaign's: sampled configurations) and return a
 ``concurrent.futures.Future`` of its :class:`Verdict`, so the campaign driver waits on
 either the same way and stays the only writer of the store.  Either way each case runs in
 an :class:`~torchfuzz.backends.worker.IsolatedRunner`: a long-lived worker process that a
@@ -135,7 +136,10 @@ class Executor(Protocol):
 
     workers: int
 
-    def submit(self, case: Case) -> concurrent.futures.Future[Verdict]: ...
+    def submit(
+        self, case: Case, variants: Sequence[Variant] | None = None
+    ) -> concurrent.futures.Future[Verdict]:
+        """Check ``case`` under ``variants`` (None: the executor's own)."""
 
     def close(self) -> None:
         """Stop every worker now, also those in the middle of a case (Ctrl-C)."""
@@ -165,11 +169,13 @@ class LocalExecutor:
                 self._runners.append(runner)
         return runner
 
-    def _check(self, case: Case) -> Verdict:
-        return check_case(self._runner(), case, self.variants, self.timeout)
+    def _check(self, case: Case, variants: Sequence[Variant] | None) -> Verdict:
+        return check_case(self._runner(), case, variants or self.variants, self.timeout)
 
-    def submit(self, case: Case) -> concurrent.futures.Future[Verdict]:
-        return self._pool.submit(self._check, case)
+    def submit(
+        self, case: Case, variants: Sequence[Variant] | None = None
+    ) -> concurrent.futures.Future[Verdict]:
+        return self._pool.submit(self._check, case, variants)
 
     def close(self) -> None:
         with self._lock:
@@ -190,10 +196,9 @@ class _Checker:
         self.timeout = timeout
         self.runner = IsolatedRunner(recycle_after=recycle_after)
 
-    def check(self, case_json: str) -> dict[str, Any]:
-        return check_case(
-            self.runner, Case.from_json(case_json), self.variants, self.timeout
-        ).to_dict()
+    def check(self, case_json: str, variants: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+        chosen = [Variant.from_dict(v) for v in variants] if variants else self.variants
+        return check_case(self.runner, Case.from_json(case_json), chosen, self.timeout).to_dict()
 
     def close(self) -> None:
         self.runner.close()
@@ -257,11 +262,14 @@ class RayExecutor:
         self._lock = threading.Lock()
         log.info("ray executor: %d actors", self.workers)
 
-    def submit(self, case: Case) -> concurrent.futures.Future[Verdict]:
+    def submit(
+        self, case: Case, variants: Sequence[Variant] | None = None
+    ) -> concurrent.futures.Future[Verdict]:
         with self._lock:
             index = min(range(self.workers), key=self._load.__getitem__)
             self._load[index] += 1
-        remote = self._actors[index].check.remote(case.to_json()).future()
+        chosen = None if variants is None else [v.to_dict() for v in variants]
+        remote = self._actors[index].check.remote(case.to_json(), chosen).future()
         verdict: concurrent.futures.Future[Verdict] = concurrent.futures.Future()
         remote.add_done_callback(_relay(remote, verdict, self._done(index)))
         return verdict

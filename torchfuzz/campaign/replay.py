@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from torchfuzz.backends.config_space import ConfigSpace, sample_variants
 from torchfuzz.backends.variants import Variant
 from torchfuzz.backends.worker import IsolatedRunner
 from torchfuzz.findings.layout import CampaignDir
@@ -34,12 +35,16 @@ class Replayed:
 def replay_findings(directory: Path, timeout: float | None = None) -> Iterator[Replayed]:
     """Re-run the example case of every unique finding of the campaign in `directory` under the
     campaign's variant, each in a worker process; mark the ones that no longer fail with the
-    same signature as fixed. Yields each verdict as it is known (a replay may take minutes)."""
+    same signature as fixed. Yields each verdict as it is known (a replay may take minutes).
+    A campaign that sampled configurations replays the one its example case ran (the case's
+    seed and the stored space give it again)."""
     campaign = CampaignDir(directory)
     with FindingsStore.open(directory) as store, IsolatedRunner() as runner:
-        variants = {v["name"]: Variant.from_dict(v) for v in store.get_meta("variants", [])}
+        variants = [Variant.from_dict(v) for v in store.get_meta("variants", [])]
+        space = store.get_meta("config_space")
+        space = None if space is None else ConfigSpace.from_dict(space)
         for row in store.summary().findings:
-            verdict = _replay(campaign, row, variants.get(row.variant), runner, timeout)
+            verdict = _replay(campaign, row, variants, space, runner, timeout)
             if verdict is ReplayVerdict.FIXED:
                 store.set_status(row.signature_id, FindingStatus.FIXED)
             yield Replayed(row, verdict)
@@ -48,17 +53,22 @@ def replay_findings(directory: Path, timeout: float | None = None) -> Iterator[R
 def _replay(
     campaign: CampaignDir,
     row: FindingRow,
-    variant: Variant | None,
+    variants: list[Variant],
+    space: ConfigSpace | None,
     runner: IsolatedRunner,
     timeout: float | None,
 ) -> ReplayVerdict:
     case_path = campaign.finding(row.signature_id).case
-    if variant is None or not case_path.exists():
+    case = Case.from_json(case_path.read_text()) if case_path.exists() else None
+    ran = {} if case is None else {v.name: v for v in sample_variants(variants, space, case.seed)}
+    # The finding's first variant that the example case ran (after a merge the example may
+    # come from another shard than the first variant).
+    variant = next((ran[name] for name in row.variants if name in ran), None)
+    if case is None or variant is None:
         log.info(
             "%s: no case at %s or unknown variant %s", row.signature_id, case_path, row.variant
         )
         return ReplayVerdict.UNREPLAYABLE
-    case = Case.from_json(case_path.read_text())
     now = run_signature(case.graph, case.seed, variant, runner, timeout)
     if now is not None and now == row.cheap:
         return ReplayVerdict.STILL_FAILS

@@ -7,6 +7,12 @@ import json
 import sys
 from pathlib import Path
 
+from torchfuzz.backends.config_space import (
+    DEFAULT_DIMENSIONS,
+    ConfigSpace,
+    default_space,
+    load_space,
+)
 from torchfuzz.campaign.driver import CampaignConfig, run_campaign
 from torchfuzz.campaign.executors import EXECUTORS
 from torchfuzz.campaign.replay import ReplayVerdict, replay_findings
@@ -34,6 +40,7 @@ from torchfuzz.findings.report import FindingStatus, StoreSummary
 
 _DEFAULT_SEEDS = range(0, 20)
 _BUDGET = Budget()
+_BUILTIN_SPACE = "builtin"  # --sample-configs without a file
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -101,6 +108,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     add_generator_flags(fuzz)
     add_check_flags(fuzz)
+    fuzz.add_argument(
+        "--sample-configs",
+        nargs="?",
+        const=_BUILTIN_SPACE,
+        metavar="SPACE",
+        help="run each case's Inductor variants under config patches sampled from SPACE, a"
+        " TOML file (without one: the built-in space of "
+        + ", ".join(key for key, _ in DEFAULT_DIMENSIONS)
+        + ")",
+    )
     add_log_level(fuzz)
     fuzz.set_defaults(run=cmd_fuzz)
 
@@ -149,7 +166,14 @@ def _config(args: argparse.Namespace) -> CampaignConfig:
         ),
         triage_workers=args.triage_workers,
         bisect=args.bisect,
+        space=_space(args.sample_configs),
     )
+
+
+def _space(given: str | None) -> ConfigSpace | None:
+    if given is None:
+        return None
+    return default_space() if given == _BUILTIN_SPACE else load_space(Path(given))
 
 
 def run_with_progress(config: CampaignConfig) -> StoreSummary:

@@ -26,7 +26,7 @@ log = logging.getLogger(__name__)
 __all__ = ["CONFIG_KEYS", "MergeError", "MergeReport", "SourceMerge", "merge_stores"]
 
 # Campaign settings (meta keys) that must agree: counts under other settings don't compare.
-CONFIG_KEYS = ("variants", "options")
+CONFIG_KEYS = ("variants", "options", "config_space")
 
 
 class MergeError(ValueError):
@@ -75,9 +75,9 @@ def merge_stores(dest: Path, sources: Sequence[Path]) -> MergeReport:
       ``fixed`` (fixed everywhere).  A shard that still sees a finding new wins over one
       that replayed it as fixed; ``torchfuzz replay DEST`` re-checks them.  The known link
       is the first one found (``dest``'s, then the sources' in order).
-    * settings: every store must have the same campaign ``variants`` and ``options``
-      (:data:`CONFIG_KEYS`), else :class:`MergeError` before anything is written; ``dest``
-      takes the sources' settings.
+    * settings: every store must have the same campaign ``variants``, ``options`` and
+      ``config_space`` (:data:`CONFIG_KEYS`), else :class:`MergeError` before anything is
+      written; ``dest`` takes the sources' settings.
 
     Each source is merged in one transaction, so a merge killed midway leaves ``dest``
     with each source fully merged or not at all (run it again to finish).  Example
