@@ -16,13 +16,14 @@ from collections.abc import Iterator
 import torch
 import torch.nn.functional as F
 
-from tests.ir.test_ops import MAX_DIM, MAX_RANK, _declared, _dtype_wants, operand_spec
+from tests.ir.test_infer_fast import proposals
+from tests.ir.test_ops import _declared, operand_spec
 from torchfuzz.backends.inputs import make_inputs
 from torchfuzz.backends.lowering import lower_to_fx
 from torchfuzz.ir.catalogue import CATALOGUE
 from torchfuzz.ir.graph import Graph
 from torchfuzz.ir.infer import InferenceError, fake_mode, fake_spec, fake_value, spec_of
-from torchfuzz.ir.ops.base import OpDef, SpecSampler, Want
+from torchfuzz.ir.ops.base import OpDef
 from torchfuzz.ir.spellings import Spelling, applies
 from torchfuzz.ir.types import Spec
 
@@ -43,15 +44,7 @@ def applications(op: OpDef, dtype: torch.dtype, rng: random.Random, most: int) -
     if op.name in EAGER_SEGFAULTS and dtype in (torch.bfloat16, torch.float16):
         return
     made = 0
-    sampler = SpecSampler(rng, (dtype,), max_rank=MAX_RANK, max_dim=MAX_DIM)
-    wants = _dtype_wants(dtype)
-    for attempt in range(TRIES):
-        want_dtype, scalar = wants[attempt % len(wants)]
-        rank = attempt // len(wants) % 4
-        shape = None if scalar else tuple(rng.randint(1, MAX_DIM) for _ in range(rank))
-        proposal = op.propose(sampler, Want(shape, want_dtype))
-        if proposal is None:
-            continue
+    for proposal in proposals(op, dtype, rng):
         specs = [operand_spec(rng, w) for w in proposal.inputs]
         attrs = dict(proposal.attrs)
         try:

@@ -37,8 +37,8 @@ CHECKS_PER_DTYPE = 8
 TRIES = 60
 
 
-def _applications(op: OpDef, dtype: torch.dtype, rng: random.Random, most: int = TRIES):
-    made = 0
+def proposals(op: OpDef, dtype: torch.dtype, rng: random.Random):
+    """Proposals of `op` for wants of every form (dtypes in turn from `dtype`, ranks 0-3)."""
     sampler = SpecSampler(rng, (dtype,), max_rank=MAX_RANK, max_dim=MAX_DIM)
     wants = _dtype_wants(dtype)
     for attempt in range(TRIES):
@@ -47,10 +47,14 @@ def _applications(op: OpDef, dtype: torch.dtype, rng: random.Random, most: int =
         shape = None if scalar else tuple(rng.randint(1, MAX_DIM) for _ in range(rank))
         proposal = op.propose(sampler, Want(shape, want_dtype))
         if proposal is not None:
-            yield [operand_spec(rng, w) for w in proposal.inputs], dict(proposal.attrs)
-            made += 1
-            if made >= most:
-                return
+            yield proposal
+
+
+def _applications(op: OpDef, dtype: torch.dtype, rng: random.Random, most: int = TRIES):
+    for made, proposal in enumerate(proposals(op, dtype, rng), 1):
+        yield [operand_spec(rng, w) for w in proposal.inputs], dict(proposal.attrs)
+        if made >= most:
+            return
 
 
 @pytest.mark.parametrize("op,dtype", OP_DTYPES)
