@@ -14,7 +14,6 @@ import re
 from collections.abc import Iterator
 
 import torch
-import torch.nn.functional as F
 
 from tests.ir.test_infer_fast import proposals
 from tests.ir.test_ops import _declared, operand_spec
@@ -24,7 +23,7 @@ from torchfuzz.ir.catalogue import CATALOGUE
 from torchfuzz.ir.graph import Graph
 from torchfuzz.ir.infer import InferenceError, fake_mode, fake_spec, fake_value, spec_of
 from torchfuzz.ir.ops.base import OpDef
-from torchfuzz.ir.spellings import Spelling, applies
+from torchfuzz.ir.spellings import NAMESPACES, Spelling, applies, resolve
 from torchfuzz.ir.types import Spec
 
 TRIES = 60
@@ -144,27 +143,25 @@ def candidate_paths(op: OpDef) -> tuple[str, ...]:
     name = aten_name(op)
     if name is None or name.startswith("_"):
         return ()
-    paths = []
-    if hasattr(torch, name) and not name.startswith("special_"):
-        paths.append(f"torch.{name}")
-    for prefix, module in (("special_", "torch.special"), ("linalg_", "torch.linalg")):
-        if name.startswith(prefix) and hasattr(eval(module), name.removeprefix(prefix)):  # noqa: S307
-            paths.append(f"{module}.{name.removeprefix(prefix)}")
-    if hasattr(F, name):
-        paths.append(f"F.{name}")
-    if hasattr(torch.Tensor, name):
-        paths.append(f"Tensor.{name}")
-    return tuple(paths)
+    # The name each namespace would use: `special_i0e` is torch.special.i0e, not torch.i0e.
+    wanted = {owner: name for owner in NAMESPACES}
+    wanted["torch.special"] = name.removeprefix("special_") if name.startswith("special_") else None
+    wanted["torch.linalg"] = name.removeprefix("linalg_") if name.startswith("linalg_") else None
+    if name.startswith("special_"):
+        wanted["torch"] = None
+    return tuple(
+        f"{owner}.{attr}"
+        for owner, attr in wanted.items()
+        if attr is not None and hasattr(NAMESPACES[owner][0], attr)
+    )
 
 
 def derive_op(op: OpDef, most: int = 6) -> tuple[tuple[str, ...], dict[str, str]]:
     """The candidate paths that agree on every sampled application, and why the others don't."""
-    from torchfuzz.ir.spellings import _resolve
-
     kept: list[str] = []
     rejected: dict[str, str] = {}
     for path in candidate_paths(op):
-        spelling = _resolve(path)
+        spelling = resolve(path)
         applied, why = 0, None
         for dtype in _declared(op):
             rng = random.Random(f"spell:{op.name}:{dtype}")

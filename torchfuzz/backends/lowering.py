@@ -10,7 +10,7 @@ from typing import Any
 import torch.fx
 
 from torchfuzz.ir.graph import Graph, Node
-from torchfuzz.ir.infer import call_args, write_in_place
+from torchfuzz.ir.infer import call_attrs, write_in_place
 from torchfuzz.ir.ops.base import Trait
 from torchfuzz.ir.spellings import (
     ATEN_SURFACE,
@@ -43,14 +43,20 @@ def surface_speller(surface: Surface) -> Speller:
 
 def _emit(
     fx_graph: torch.fx.Graph,
-    target: Callable[..., Any],
-    spelling: Spelling | None,
+    node: Node,
+    specs: Sequence[Spec],
+    speller: Speller,
+    operands: Sequence[Any],
+    attrs: dict[str, Any],
     call: tuple[tuple, dict],
     name: str | None = None,
 ) -> torch.fx.Node:
-    args, kwargs = call
+    """The FX node of `node`'s op call: `call` (its aten args and kwargs) as `speller`
+    spells it for these `operands` and call `attrs`."""
+    spelling = speller(node, operands, attrs, specs)
     if spelling is None:
-        return fx_graph.call_function(target, args, kwargs, name=name)
+        return fx_graph.call_function(node.op.target, *call, name=name)
+    args, kwargs = spelled_call(spelling, call, operands, attrs, specs)
     if spelling.form is Form.METHOD:
         return fx_graph.create_node("call_method", spelling.target, args, kwargs, name=name)
     return fx_graph.call_function(spelling.target, args, kwargs, name=name)
@@ -64,9 +70,6 @@ def lower_to_fx(graph: Graph, speller: Speller | None = None) -> torch.fx.Graph:
     speller = speller or surface_speller(graph.surface)
     fx_graph = torch.fx.Graph()
     env: dict[str, Any] = {}
-
-    def record(target: Any, args: tuple, kwargs: dict[str, Any]) -> torch.fx.Node:
-        return fx_graph.call_function(target, args, kwargs)
 
     for inp in graph.inputs:
         env[inp.name] = fx_graph.placeholder(inp.name)
@@ -87,14 +90,14 @@ def lower_to_fx(graph: Graph, speller: Speller | None = None) -> torch.fx.Graph:
                 functools.partial(_spelled_write, fx_graph, node, specs, speller),
             )
             continue
-        call = call_args(op, operands, attrs)
-        own = {k: v for k, v in attrs.items() if k != op.select}
-        spelling = speller(node, operands, own, specs)
-        spelled = call if spelling is None else spelled_call(spelling, call, operands, own, specs)
+        own = call_attrs(op, attrs)
+        call = op.args(operands, own)
+        # A selecting op's call is unnamed: the node's name goes to the element it takes.
+        name = node.name if op.select is None else None
+        result = _emit(fx_graph, node, specs, speller, operands, own, call, name)
         if op.select is None:
-            env[node.name] = _emit(fx_graph, op.target, spelling, spelled, name=node.name)
+            env[node.name] = result
         else:
-            result = _emit(fx_graph, op.target, spelling, spelled)
             env[node.name] = fx_graph.call_function(
                 operator.getitem, (result, attrs[op.select]), name=node.name
             )
@@ -117,12 +120,8 @@ def _spelled_write(
     if target is not node.op.target:
         return fx_graph.call_function(target, args, kwargs)
     # Every in-place op of the catalogue takes its operands positionally, written one first.
-    operands = list(args)
     own = op_attrs(node.attr_map)
-    spelling = speller(node, operands, own, specs)
-    call = (args, kwargs)
-    spelled = call if spelling is None else spelled_call(spelling, call, operands, own, specs)
-    return _emit(fx_graph, target, spelling, spelled)
+    return _emit(fx_graph, node, specs, speller, list(args), own, (args, kwargs))
 
 
 def to_fx(graph: Graph) -> torch.fx.GraphModule:

@@ -62,10 +62,15 @@ def fake_value(spec: Spec) -> Any:
         return torch.empty_strided(spec.shape, spec.stride, dtype=spec.dtype)
 
 
+def call_attrs(op: OpDef, attrs: dict[str, Any]) -> dict[str, Any]:
+    """The attributes the op's call takes: all but the `select` attr (which picks from a
+    list result after the call)."""
+    return {k: v for k, v in attrs.items() if k != op.select}
+
+
 def call_args(op: OpDef, operands: Sequence[Any], attrs: dict[str, Any]) -> tuple[tuple, dict]:
     """The args and kwargs the op's target is called with (the `select` attr left out)."""
-    attrs = {k: v for k, v in attrs.items() if k != op.select}
-    return op.args(operands, attrs)
+    return op.args(operands, call_attrs(op, attrs))
 
 
 def spec_of(value: Any) -> Spec:

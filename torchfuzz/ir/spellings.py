@@ -168,22 +168,16 @@ def _dim_only(operands, attrs, specs):
 _REDUCTIONS = {0: "none", 1: "mean", 2: "sum"}
 
 
-def _loss(keywords: tuple[str, ...] = ()) -> SpellArgs:
-    """A functional loss: the first two operands positional, the rest as `keywords`, the
-    attributes as keywords with `reduction` by name ('none', 'mean', 'sum')."""
+def _loss(keywords: tuple[str, ...] = (), positional: int = 2) -> SpellArgs:
+    """A functional loss: the first `positional` operands positional, the rest as
+    `keywords`, the attributes as keywords with `reduction` by name ('none', 'mean', 'sum')."""
 
     def build(operands, attrs, specs):
         kwargs = {k: _REDUCTIONS[v] if k == "reduction" else v for k, v in attrs.items()}
-        kwargs.update(zip(keywords, operands[2:]))
-        return tuple(operands[:2]), kwargs
+        kwargs.update(zip(keywords, operands[positional:]))
+        return tuple(operands[:positional]), kwargs
 
     return build
-
-
-def _loss3(operands, attrs, specs):
-    """margin_ranking_loss: three operands (input1, input2, target)."""
-    kwargs = {k: _REDUCTIONS[v] if k == "reduction" else v for k, v in attrs.items()}
-    return tuple(operands), kwargs
 
 
 def _embedding(operands, attrs, specs):
@@ -268,7 +262,7 @@ _HAND_WRITTEN: dict[str, tuple[Spelling, ...]] = {
     "nll_loss": (Spelling(Form.FUNCTIONAL, F.nll_loss, _loss(("weight",))),),
     "cross_entropy": (Spelling(Form.FUNCTIONAL, F.cross_entropy, _loss(("weight",))),),
     "multi_margin_loss": (Spelling(Form.FUNCTIONAL, F.multi_margin_loss, _loss(("weight",))),),
-    "margin_ranking_loss": (Spelling(Form.FUNCTIONAL, F.margin_ranking_loss, _loss3),),
+    "margin_ranking_loss": (Spelling(Form.FUNCTIONAL, F.margin_ranking_loss, _loss(positional=3)),),
     "mse_loss": (Spelling(Form.FUNCTIONAL, F.mse_loss, _loss()),),
     "l1_loss": (Spelling(Form.FUNCTIONAL, F.l1_loss, _loss()),),
     "smooth_l1_loss": (Spelling(Form.FUNCTIONAL, F.smooth_l1_loss, _loss()),),
@@ -283,21 +277,29 @@ _HAND_WRITTEN: dict[str, tuple[Spelling, ...]] = {
 }
 
 
-def _resolve(path: str) -> Spelling:
+# Where the same-argument names of the table live, and the form each gives.
+NAMESPACES: dict[str, tuple[Any, Form]] = {
+    "torch": (torch, Form.TORCH),
+    "torch.special": (torch.special, Form.TORCH),
+    "torch.linalg": (torch.linalg, Form.TORCH),
+    "F": (F, Form.FUNCTIONAL),
+    "Tensor": (torch.Tensor, Form.METHOD),
+}
+
+
+def resolve(path: str) -> Spelling:
     """A table entry: `torch.X`, `torch.special.X`, `torch.linalg.X`, `F.X` or `Tensor.X`."""
     owner, _, name = path.rpartition(".")
-    if owner == "Tensor":
-        return Spelling(Form.METHOD, name, _method_args)
-    if owner == "F":
-        return Spelling(Form.FUNCTIONAL, getattr(F, name))
-    module = {"torch": torch, "torch.special": torch.special, "torch.linalg": torch.linalg}[owner]
-    return Spelling(Form.TORCH, getattr(module, name))
+    namespace, form = NAMESPACES[owner]
+    if form is Form.METHOD:
+        return Spelling(form, name, _method_args)
+    return Spelling(form, getattr(namespace, name))
 
 
 def _build() -> dict[str, tuple[Spelling, ...]]:
     table: dict[str, list[Spelling]] = {}
     for op_name, paths in SAME_ARGS.items():
-        table.setdefault(op_name, []).extend(map(_resolve, paths))
+        table.setdefault(op_name, []).extend(map(resolve, paths))
     for target, op_names in _BINARY.items():
         for op_name in op_names:
             table.setdefault(op_name, []).append(_operator(target, _infix()))
