@@ -111,3 +111,21 @@ def test_the_culprit_survives_minimization(runner):
     assert before.culprit.op == "rms_norm" and before.culprit.key() == "mul -> float"
     assert len(reduced.graph) < len(case.graph)
     assert after.culprit.key() == before.culprit.key()
+
+
+@pytest.mark.slow
+def test_a_rounding_that_amplifies_a_difference_within_tolerance_is_no_bug(runner):
+    """round(x * ones) at half-way points under a backend whose mul is 2e-5 off (within
+    float32's tolerance): one `amplified within tolerance` finding, named no bug, and not
+    minimized (tests/backends/test_amplified.py has the program)."""
+    from tests.backends.test_amplified import rounding_program
+    from torchfuzz.backends.signature import AMPLIFIED, no_bug
+    from torchfuzz.ir.serialize import Case
+
+    (tiny,) = resolve_variants(["inductor"], "tests._multibugs:tiny_mul_backend")
+    case = Case(rounding_program()[0], 0)
+    cheap = Signature("mismatch", ("value",))
+    found = triage(case, cheap, ("inductor",), {"inductor": tiny}, runner, FAST, 30.0)
+    assert found.signature == Signature("mismatch", (AMPLIFIED,))
+    assert no_bug(found.signature) is not None and found.minimized is None
+    assert found.culprit.startswith("round(float32[1] contiguous)")

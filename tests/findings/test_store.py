@@ -14,6 +14,8 @@ import pytest
 
 from torchfuzz.backends.outcome import OutcomeKind
 from torchfuzz.backends.signature import (
+    AMPLIFIED,
+    NO_BUG,
     NOT_REPRODUCED,
     Signature,
     killed_signature,
@@ -383,3 +385,16 @@ def test_a_case_not_reproduced_in_triage_is_shown_apart_as_no_bug(store):
     rows = {row.signature.parts[-1]: row for row in store.summary().findings}
     assert not rows[NOT_REPRODUCED].reproduced and rows[ROOT.parts[-1]].reproduced
     assert "1 not reproduced in triage, no bug" in to_text(store_summary(store.summary()))
+
+
+def test_an_amplified_difference_within_tolerance_is_shown_apart_as_no_bug(store):
+    wrong = Signature("mismatch", ("value",))
+    store.record(9, OPTIONS, "mismatch", ("inductor",), None, 3.0, cheap=wrong, pending=True)
+    store.resolve(9, root_signature(wrong, AMPLIFIED, ()), ("inductor",))
+    store.record(10, OPTIONS, "mismatch", ("inductor",), None, 3.0, cheap=wrong, pending=True)
+    store.resolve(10, root_signature(wrong, "round -> float"), ("inductor",))
+    rows = {row.signature.parts[0]: row for row in store.summary().findings}
+    assert rows[AMPLIFIED].no_bug == NO_BUG[AMPLIFIED] and rows[AMPLIFIED].reproduced
+    assert rows["round -> float"].no_bug is None
+    text = to_text(store_summary(store.summary()))
+    assert "1 within tolerance, amplified downstream, no bug" in text

@@ -9,23 +9,31 @@ is given, and the divergence came from its operands: the nearest ancestor that f
 is the culprit — as it is, or with its half-precision floats raised to float32
 (:func:`raise_half`), where a relative error the half tolerance hides shows.  When no
 ancestor fails alone (a bug that needs the fusion with its neighbours, say), the node stays
-the culprit.
+the culprit — unless the node computes, under the variant, what eager computes from the
+values its operands have in the compiled program (:func:`amplified`): then no node is
+wrong beyond tolerance, and a difference within tolerance was only amplified (a ``round``
+of a float16 value one ulp from a half-way point, a comparison, a cast to an integer), which
+is no bug: the finding is put apart (:data:`~torchfuzz.backends.signature.AMPLIFIED`).
 """
 
 from __future__ import annotations
 
+import enum
 import logging
+from dataclasses import dataclass
 
 import networkx as nx
 import torch
 
-from torchfuzz.backends.oracle import DEFAULT_POLICY, ComparisonPolicy
+from torchfuzz.backends.inputs import make_inputs
+from torchfuzz.backends.lowering import to_fx
+from torchfuzz.backends.oracle import DEFAULT_POLICY, ComparisonPolicy, compare_outputs
 from torchfuzz.backends.outcome import OutcomeKind
-from torchfuzz.backends.runner import check, node_values
-from torchfuzz.backends.variants import Variant
+from torchfuzz.backends.runner import check, node_values, run_eager
+from torchfuzz.backends.variants import Variant, run_compiled_calls
 from torchfuzz.ir.graph import Graph
 from torchfuzz.ir.ops.base import Trait
-from torchfuzz.passes.isolate import isolate
+from torchfuzz.passes.isolate import eliminate_dead, isolate
 from torchfuzz.passes.widen import retype
 
 log = logging.getLogger(__name__)
@@ -44,26 +52,40 @@ def raise_half(graph: Graph) -> Graph | None:
     return None if raised == graph else raised
 
 
-def upstream_culprit(
+class Verdict(str, enum.Enum):
+    """Why the first diverging node of a program diverges (see the module docstring)."""
+
+    ALONE = "alone"  # it fails alone, fed eager's values of its operands: the culprit
+    UPSTREAM = "upstream"  # right alone; an ancestor fails alone: that one is the culprit
+    AMPLIFIED = "amplified"  # right alone and right on the compiled operands: no bug
+    UNEXPLAINED = "unexplained"  # right alone, nothing else shows: it stays the culprit
+
+
+@dataclass(frozen=True, slots=True)
+class Blame:
+    """The node to blame (``node``: the diverging one, or the ancestor of ``UPSTREAM``),
+    why, and for ``UPSTREAM`` the program that shows the ancestor failing alone."""
+
+    verdict: Verdict
+    node: str
+    witness: Graph | None = None
+
+
+def blame(
     graph: Graph,
     node: str,
     seed: int,
     variant: Variant,
     policy: ComparisonPolicy = DEFAULT_POLICY,
     limit: int = 8,
-) -> tuple[str, Graph] | None:
-    """The ancestor of ``node`` to blame instead (see the module docstring) and the
-    program that shows it failing alone; None when ``node`` fails alone, or no ancestor
-    among the ``limit`` nearest does."""
-
-    def fails(program: Graph) -> bool:  # no results: eager fails or is not reproducible
-        results = check(program, seed, (variant,), policy).results
-        return bool(results) and results[0].kind is OutcomeKind.MISMATCH
-
+) -> Blame:
+    """Whom to blame for the divergence of ``node``, the first diverging node of ``graph``
+    under ``variant``; see the module docstring.  ``limit``: the nearest ancestors asked."""
     values = node_values(graph, seed)
     alone = isolate(graph, node, values)
-    if alone is None or fails(alone):
-        return None
+    judged = None if alone is None else _judged(alone, seed, variant, policy)
+    if alone is None or judged is OutcomeKind.MISMATCH:
+        return Blame(Verdict.ALONE, node)
     ancestors = nx.ancestors(graph.to_networkx(), node)
     nearest = [
         n.name
@@ -75,7 +97,87 @@ def upstream_culprit(
         if program is None:
             continue
         for candidate in (program, raise_half(program)):
-            if candidate is not None and fails(candidate):
+            if candidate is not None and _fails(candidate, seed, variant, policy):
                 log.debug("%s is right alone; %s fails alone: blamed", node, name)
-                return name, candidate
-    return None
+                return Blame(Verdict.UPSTREAM, name, candidate)
+    # No bug only on positive evidence: the node judged right alone (not merely unjudged).
+    if judged is OutcomeKind.OK and amplified(graph, node, seed, variant, policy):
+        return Blame(Verdict.AMPLIFIED, node)
+    return Blame(Verdict.UNEXPLAINED, node)
+
+
+def _judged(
+    program: Graph, seed: int, variant: Variant, policy: ComparisonPolicy
+) -> OutcomeKind | None:
+    """The judge's verdict on ``program`` under ``variant``; None when it gives none
+    (eager fails or is not reproducible: no evidence either way)."""
+    results = check(program, seed, (variant,), policy).results
+    return results[0].kind if results else None
+
+
+def _fails(program: Graph, seed: int, variant: Variant, policy: ComparisonPolicy) -> bool:
+    return _judged(program, seed, variant, policy) is OutcomeKind.MISMATCH
+
+
+def amplified(
+    graph: Graph,
+    node: str,
+    seed: int,
+    variant: Variant,
+    policy: ComparisonPolicy = DEFAULT_POLICY,
+) -> bool:
+    """Whether the divergence of ``node`` is a difference of its operands within
+    tolerance, amplified by it: in the program that ends at ``node`` and also returns its
+    operands, compiled under ``variant``, the node's value differs from eager's but agrees
+    with what eager computes from the compiled values of its operands.
+
+    False whenever the evidence is not clean: a variant that judges more than forward
+    values (backward, recompile, marked dims), an in-place write before the node, operands
+    that are all inputs (their values are eager's), a compiled run that crashes, skips or
+    does not show the divergence."""
+    if variant.backward or variant.recompile or variant.mark_dynamic:
+        return False
+    operands = [
+        name
+        for name in dict.fromkeys(graph.node(node).inputs)
+        if not graph.is_input(name) and not graph.node(name).op.has(Trait.CONSTANT)
+    ]
+    program = graph.copy()
+    program.set_outputs((*operands, node))
+    program = eliminate_dead(program)
+    if not operands or any(n.op.mutates is not None for n in program.nodes):
+        return False
+    run = run_compiled_calls(to_fx(program), [make_inputs(program, seed)], variant)
+    if run.crash is not None or run.skip or not run.calls:
+        return False
+    *compiled_operands, compiled = run.calls[0]
+    values = node_values(graph, seed)
+    if not compare_outputs([values[node]], [compiled], None, policy):
+        return False  # this program does not show the divergence: no evidence
+    values.update(zip(operands, compiled_operands))
+    alone = isolate(graph, node, values)
+    if alone is None:
+        return False
+    try:
+        followed = run_eager(alone, seed)[0]
+    except RuntimeError as exc:  # eager rejects the compiled values (say, overlapping)
+        log.debug("%s: eager cannot run on the compiled operands: %s", node, exc)
+        return False
+    found = not compare_outputs([followed], [compiled], None, policy)
+    if found:
+        log.debug("%s computes right from its compiled operands: amplified", node)
+    return found
+
+
+def upstream_culprit(
+    graph: Graph,
+    node: str,
+    seed: int,
+    variant: Variant,
+    policy: ComparisonPolicy = DEFAULT_POLICY,
+    limit: int = 8,
+) -> tuple[str, Graph] | None:
+    """The ancestor of ``node`` to blame instead and the program that shows it failing
+    alone; None when ``node`` fails alone, or no ancestor among the ``limit`` nearest does."""
+    found = blame(graph, node, seed, variant, policy, limit)
+    return (found.node, found.witness) if found.verdict is Verdict.UPSTREAM else None

@@ -25,7 +25,6 @@ program does not mismatch, or no prefix reproduces the mismatch on its own.
 from __future__ import annotations
 
 import dataclasses
-import enum
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -33,11 +32,12 @@ from dataclasses import dataclass
 import networkx as nx
 import torch
 
-from torchfuzz.backends.amplified import upstream_culprit
+from torchfuzz.backends.amplified import Verdict, blame
 from torchfuzz.backends.decompose import aten_culprit
 from torchfuzz.backends.inputs import make_inputs
 from torchfuzz.backends.oracle import DEFAULT_POLICY, ComparisonPolicy
 from torchfuzz.backends.outcome import OutcomeKind, VariantResult
+from torchfuzz.backends.pattern import Layout, dtype_class, layout_of
 from torchfuzz.backends.runner import check
 from torchfuzz.backends.search import first_failing
 from torchfuzz.backends.signature import functional_op, mismatch_flags, result_signature
@@ -46,39 +46,10 @@ from torchfuzz.ir.graph import Graph, Node
 from torchfuzz.ir.infer import evaluate_nodes, same_storage
 from torchfuzz.ir.ops.base import Trait
 from torchfuzz.ir.ops.view import CONTIGUOUS
-from torchfuzz.ir.types import Spec, TensorSpec, contiguous_strides, dtype_name, parse_dtype
+from torchfuzz.ir.types import TensorSpec, dtype_name, parse_dtype
 from torchfuzz.passes.dce import DeadCodeElimination
 
 log = logging.getLogger(__name__)
-
-
-class Layout(str, enum.Enum):
-    """The memory layout class of an operand, stable across sizes."""
-
-    CONTIGUOUS = "contiguous"
-    PERMUTED = "permuted"  # a transpose or permutation of a dense tensor
-    EXPANDED = "expanded"  # some dim of size > 1 has stride 0
-    OFFSET = "offset"  # starts at a storage offset
-    STRIDED = "strided"  # anything else: steps, gaps
-    SCALAR = "scalar"  # a Python number, not a tensor
-
-
-def layout_of(spec: Spec) -> Layout:
-    """The layout class of a value of this spec (expanded before offset before the rest)."""
-    if not isinstance(spec, TensorSpec):
-        return Layout.SCALAR
-    if any(size > 1 and stride == 0 for size, stride in zip(spec.shape, spec.stride)):
-        return Layout.EXPANDED
-    if spec.offset:
-        return Layout.OFFSET
-    if spec.is_contiguous:
-        return Layout.CONTIGUOUS
-    dims = [(st, sz) for sz, st in zip(spec.shape, spec.stride) if sz > 1]
-    dims.sort(key=lambda d: d[0], reverse=True)
-    sizes = tuple(sz for _, sz in dims)
-    if tuple(st for st, _ in dims) == contiguous_strides(sizes):
-        return Layout.PERMUTED
-    return Layout.STRIDED
 
 
 def is_dynamic(variant: Variant) -> bool:
@@ -92,8 +63,10 @@ class Culprit:
 
     ``dtypes``, ``ranks`` and ``layouts`` describe the operands in order (a Python scalar
     has rank None); ``method`` says how it was found: ``"outputs"`` (the all-outputs copy,
-    confirmed on prefixes), ``"prefixes"`` (bisection over prefixes) or ``"upstream"``
-    (an ancestor failing alone: :mod:`~torchfuzz.backends.amplified`)."""
+    confirmed on prefixes), ``"prefixes"`` (bisection over prefixes), ``"upstream"``
+    (an ancestor failing alone: :mod:`~torchfuzz.backends.amplified`) or ``"amplified"``
+    (no bug: the node computes right from its compiled operands, which are within
+    tolerance; :func:`~torchfuzz.backends.amplified.amplified`)."""
 
     node: str
     op: str
@@ -161,15 +134,6 @@ class Culprit:
             method=method,
             result=dtype_class(graph.spec(node).dtype),
         )
-
-
-def dtype_class(dtype: torch.dtype) -> str:
-    """``float``, ``complex``, ``bool`` or ``int``."""
-    if dtype.is_floating_point:
-        return "float"
-    if dtype.is_complex:
-        return "complex"
-    return "bool" if dtype == torch.bool else "int"
 
 
 def _observable(node: Node) -> bool:
@@ -349,6 +313,12 @@ class Localized:
     variants: tuple[str, ...]
     flags: tuple[str, ...] = ()  # of the culprit's own mismatch (signature.mismatch_flags)
 
+    @property
+    def amplified(self) -> bool:
+        """True when no node is wrong beyond tolerance: the culprit amplified a difference
+        within tolerance of its operands (no bug)."""
+        return self.culprit.method == "amplified"
+
     def to_dict(self) -> dict[str, object]:
         return {
             "culprit": self.culprit.to_dict(),
@@ -378,10 +348,12 @@ def localize_failing(
     if culprit is None:
         return None
     witness = prefix(graph, culprit.node)  # a program the culprit fails in
-    upstream = upstream_culprit(graph, culprit.node, seed, first, policy)
-    if upstream is not None:  # the culprit only amplified an upstream error
-        node, witness = upstream
-        culprit = Culprit.of(graph, node, first, "upstream")
+    found = blame(graph, culprit.node, seed, first, policy)
+    if found.verdict is Verdict.UPSTREAM:  # the culprit only amplified an upstream error
+        witness = found.witness
+        culprit = Culprit.of(graph, found.node, first, "upstream")
+    elif found.verdict is Verdict.AMPLIFIED:  # a difference within tolerance, amplified
+        return Localized(dataclasses.replace(culprit, method="amplified"), (first.name,))
     inside = aten_culprit(witness, culprit.node, seed, first, policy)
     if inside is not None:
         result = culprit.result

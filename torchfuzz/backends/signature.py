@@ -283,11 +283,27 @@ def mismatch_flags(signature: Signature) -> tuple[str, ...]:
 # The root of a killed or hung case that did not fail again when triaged (a run slowed down by
 # a loaded machine, or a heisenbug): one finding for all such, reported as not reproduced.
 NOT_REPRODUCED = "not reproduced"
+# The root of a wrong value that no node makes beyond tolerance: the first diverging node
+# computes right from its operands, whose compiled values are within tolerance of eager's,
+# and turns their difference into a large one (a round, a comparison, a cast to an integer;
+# backends/amplified.py).  One finding for all such, reported as no bug.
+AMPLIFIED = "amplified within tolerance"
+
+# Roots that name no bug, and how a report says so.
+NO_BUG: Mapping[str, str] = {
+    NOT_REPRODUCED: "not reproduced in triage",
+    AMPLIFIED: "within tolerance, amplified downstream",
+}
 
 
 def reproduced(signature: Signature) -> bool:
     """False for the root-cause signature of a case that did not fail again in triage."""
     return signature.parts[-1:] != (NOT_REPRODUCED,)
+
+
+def no_bug(signature: Signature) -> str | None:
+    """Why a root-cause signature names no bug (:data:`NO_BUG`), or None: it may."""
+    return next((NO_BUG[part] for part in signature.parts if part in NO_BUG), None)
 
 
 def root_signature(cheap: Signature, root: str, flags: tuple[str, ...] | None = None) -> Signature:

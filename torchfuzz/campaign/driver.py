@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from torchfuzz.backends.outcome import OutcomeKind
-from torchfuzz.backends.signature import Signature, functional_op, root_op
+from torchfuzz.backends.signature import Signature, functional_op, no_bug, root_op
 from torchfuzz.backends.worker import RunnerKilled
 from torchfuzz.campaign.artifacts import write_minimized
 from torchfuzz.campaign.config import CampaignConfig, CaseResult, CaseVariants, finding_files
@@ -145,7 +145,7 @@ class Campaign:
         if minimized is not None:
             self._write_minimized(store, signature, case, variant, minimized, bisect=False)
             start = Case(minimized.graph, case.seed, case.options, case.versions)
-        if self.config.minimize and known is None:
+        if self.config.minimize and known is None and no_bug(signature) is None:
             self._submit(MINIMIZE, start, (signature, variant, case, minimized))
 
     def _merge_crash(self, store: FindingsStore, crash_id: str, graph: Graph) -> None:

@@ -15,6 +15,10 @@ campaign triages such a case before it buckets it, in a worker process
   minimized program after the signal.  A new hang must also hang within the campaign's
   timeout; a case that does not fail again is ``not reproduced`` (one finding for all such,
   shown apart and never counted as a new bug).
+* a mismatch whose first diverging node computes right from its compiled operands, which
+  agree with eager's within tolerance, is ``amplified within tolerance``: no node is wrong,
+  a rounding or comparison turned a small difference into a large one (one finding for all
+  such, shown apart, no bug; :mod:`~torchfuzz.backends.amplified`).
 
 Every run of a candidate gets a timeout scaled to the case's own runtime (its check under
 Dynamo's ``eager`` backend, measured here), not the campaign's, so a hang costs seconds per candidate, not minutes;
@@ -34,6 +38,7 @@ from torchfuzz.backends.bisect import BisectResult
 from torchfuzz.backends.localize import Localized
 from torchfuzz.backends.outcome import OutcomeKind, ProcessFate
 from torchfuzz.backends.signature import (
+    AMPLIFIED,
     NOT_REPRODUCED,
     Signature,
     functional_op,
@@ -193,6 +198,20 @@ def _ask(
     return reply[_ANSWER_KEYS[op]]
 
 
+def _found(
+    cheap: Signature, found: Localized, reduced: MinimizeResult | None, first: Variant
+) -> Triaged:
+    """The root cause of a localized mismatch: its culprit's key, or :data:`AMPLIFIED`
+    when the culprit only amplified a difference within tolerance (no bug)."""
+    culprit = found.culprit
+    if found.amplified:
+        return Triaged(
+            root_signature(cheap, AMPLIFIED, ()), found.variants, culprit.pattern(), None, first
+        )
+    signature = root_signature(cheap, culprit.key(), found.flags)
+    return Triaged(signature, found.variants, culprit.pattern(), reduced, first)
+
+
 def triage(
     case: Case,
     cheap: Signature,
@@ -215,9 +234,7 @@ def triage(
     if cheap.kind is OutcomeKind.MISMATCH:
         found = _localized(runner, case, chosen, campaign_timeout * max(4, len(case.graph)))
         if found is not None:
-            culprit = found.culprit
-            signature = root_signature(cheap, culprit.key(), found.flags)
-            return Triaged(signature, found.variants, culprit.pattern(), None, first)
+            return _found(cheap, found, None, first)
     try:
         # Which ops the failure needs is all bucketing asks: the sizes and values of a new
         # finding's repro are minimized later, from this small program.
@@ -237,8 +254,6 @@ def triage(
         small = Case(reduced.graph, case.seed, case.options, case.versions)
         found = _localized(runner, small, [first], campaign_timeout * max(4, len(small.graph)))
         if found is not None:
-            culprit = found.culprit
-            signature = root_signature(cheap, culprit.key(), found.flags)
-            return Triaged(signature, (first.name,), culprit.pattern(), reduced, first)
+            return _found(cheap, found, reduced, first)
     signature = root_signature(reduced.signature, ops_key(reduced.graph))
     return Triaged(signature, (first.name,), None, reduced, first)

@@ -194,8 +194,9 @@ def cmd_fuzz(args: argparse.Namespace) -> Exit:
         with open_campaign(args.out) as store:
             summary = store.summary()
     render.show(render.store_summary(summary))
-    # A killed or hung case that did not fail again is shown, but is no new bug.
-    new = any(f.status is FindingStatus.NEW and f.reproduced for f in summary.findings)
+    # A killed or hung case that did not fail again, or an amplified difference within
+    # tolerance, is shown, but is no new bug.
+    new = any(f.status is FindingStatus.NEW and f.no_bug is None for f in summary.findings)
     return Exit.FINDING if new else Exit.OK
 
 

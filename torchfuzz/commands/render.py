@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import sys
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from typing import TextIO
 
@@ -68,8 +69,9 @@ def table(
 
 
 def _unreproduced(summary: StoreSummary) -> str:
-    count = sum(not f.reproduced for f in summary.findings)
-    return f"; {count} not reproduced in triage, no bug" if count else ""
+    """The findings that name no bug, counted by why (``; 1 not reproduced in triage, no bug``)."""
+    reasons = Counter(f.no_bug for f in summary.findings if f.no_bug is not None)
+    return "".join(f"; {count} {reason}, no bug" for reason, count in sorted(reasons.items()))
 
 
 def store_summary(summary: StoreSummary) -> Group:

@@ -11,7 +11,7 @@ import json
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from torchfuzz.backends.signature import Signature, reproduced
+from torchfuzz.backends.signature import Signature, no_bug, reproduced
 
 __all__ = ["FINDING_COLUMNS", "FindingRow", "FindingStatus", "StoreSummary"]
 
@@ -73,6 +73,12 @@ class FindingRow:
         """False for the one finding of killed or hung cases that did not fail again when
         triaged: not counted as a new bug (no exit 1), shown apart."""
         return reproduced(self.signature)
+
+    @property
+    def no_bug(self) -> str | None:
+        """Why the finding names no bug (not reproduced in triage; a difference within
+        tolerance amplified downstream), or None: it may name one."""
+        return no_bug(self.signature)
 
     @property
     def variant(self) -> str:
