@@ -129,3 +129,64 @@ def test_a_rounding_that_amplifies_a_difference_within_tolerance_is_no_bug(runne
     assert found.signature == Signature("mismatch", (AMPLIFIED,))
     assert no_bug(found.signature) is not None and found.minimized is None
     assert found.culprit.startswith("round(float32[1] contiguous)")
+
+
+class _Fresh:
+    """A runner stub: counts the fresh workers a check starts."""
+
+    def __init__(self):
+        self.closed = 0
+
+    def close(self):
+        self.closed += 1
+
+
+def _minimized(graph):
+    from torchfuzz.shrink.minimize import MinimizeResult, MinimizeStats
+
+    return MinimizeResult(graph, Signature("mismatch", ("value",)), MinimizeStats(), 5)
+
+
+def _zeroed_program():
+    from tests.backends.test_amplified import rounding_program
+
+    graph = rounding_program()[0]  # both inputs hold literal values
+    return graph
+
+
+def test_a_minimized_program_that_fails_fresh_is_kept(monkeypatch):
+    from torchfuzz.campaign import triage as module
+
+    reduced = _minimized(_zeroed_program())
+    monkeypatch.setattr(module, "run_signature", lambda g, *a: reduced.signature)
+    runner = _Fresh()
+    assert module.confirmed_fresh(reduced, 0, VARIANTS[0], runner, 5.0) is reduced
+    assert runner.closed == 1 and reduced.stats.stopped is None
+
+
+def test_a_minimized_program_failing_only_in_its_worker_gets_seeded_values_back(monkeypatch):
+    """A kernel reading memory it never wrote: with the minimizer's literals it fails only
+    in the worker that ran it many times; fresh, only with seeded (nonzero) values."""
+    from torchfuzz.campaign import triage as module
+
+    reduced = _minimized(_zeroed_program())
+
+    def fresh_signature(graph, *args):
+        seeded = all(inp.data is None for inp in graph.inputs)
+        return reduced.signature if seeded else None
+
+    monkeypatch.setattr(module, "run_signature", fresh_signature)
+    runner = _Fresh()
+    confirmed = module.confirmed_fresh(reduced, 0, VARIANTS[0], runner, 5.0)
+    assert all(inp.data is None for inp in confirmed.graph.inputs)
+    assert [n.op.name for n in confirmed.graph.nodes] == ["mul", "round"]
+    assert runner.closed == 2 and confirmed.stats.stopped is None
+
+
+def test_a_minimized_program_failing_nowhere_fresh_says_so(monkeypatch):
+    from torchfuzz.campaign import triage as module
+
+    reduced = _minimized(_zeroed_program())
+    monkeypatch.setattr(module, "run_signature", lambda g, *a: None)
+    confirmed = module.confirmed_fresh(reduced, 0, VARIANTS[0], _Fresh(), 5.0)
+    assert confirmed.graph is reduced.graph and confirmed.stats.stopped == module.NOT_FRESH

@@ -65,6 +65,7 @@ __all__ = [
     "bisect_finding",
     "candidate_timeout",
     "minimize_finding",
+    "confirmed_fresh",
     "ops_key",
     "ops_of",
     "triage",
@@ -150,7 +151,7 @@ def minimize_finding(
     does not fail there any more."""
     timeout = candidate_timeout(runner, case, budget, campaign_timeout)
     log.info("seed %d: minimizing under %s, %.1f s per run", case.seed, variant.name, timeout)
-    return minimize_case(
+    reduced = minimize_case(
         case.graph,
         case.seed,
         variant,
@@ -161,6 +162,50 @@ def minimize_finding(
         hints=hints,
         nodes_only=nodes_only,
     )
+    if nodes_only or reduced.stats.stopped == "interrupted":
+        return reduced
+    return confirmed_fresh(reduced, case.seed, variant, runner, timeout)
+
+
+def seeded_values(graph: Graph) -> Graph:
+    """``graph`` with every input's literal values replaced by values drawn from the seed
+    (distinct, nonzero floats where the minimizer had put zeros)."""
+    result = graph.copy()
+    for inp in graph.inputs:
+        if inp.data is not None:
+            result.replace_input(inp.name, data=None)
+    return result
+
+
+def confirmed_fresh(
+    reduced: MinimizeResult,
+    seed: int,
+    variant: Variant,
+    runner: IsolatedRunner,
+    timeout: float,
+) -> MinimizeResult:
+    """The minimized program, checked to fail in a fresh worker process too.  A kernel that
+    reads memory it never wrote fails by what earlier runs of the process left there: with
+    the minimizer's zeros for inputs it may fail in the worker and pass in a fresh process
+    (the repro a user pastes).  Then the seeded input values come back, if that fails fresh;
+    else the result is kept with ``stats.stopped`` saying it did not fail fresh."""
+    runner.close()  # the next run starts a new worker
+    if run_signature(reduced.graph, seed, variant, runner, timeout) == reduced.signature:
+        return reduced
+    seeded = seeded_values(reduced.graph)
+    runner.close()
+    if seeded != reduced.graph and (
+        run_signature(seeded, seed, variant, runner, timeout) == reduced.signature
+    ):
+        log.warning("seed %d: minimized repro fails fresh with seeded values only", seed)
+        return dataclasses.replace(reduced, graph=seeded)
+    log.warning("seed %d: the minimized program does not fail in a fresh process", seed)
+    reduced.stats.stopped = NOT_FRESH
+    return reduced
+
+
+# MinimizeStats.stopped of a minimized program that failed in the minimizing worker only.
+NOT_FRESH = "does not fail in a fresh process"
 
 
 def bisect_finding(
