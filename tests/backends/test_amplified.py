@@ -6,7 +6,7 @@ import torch
 
 from tests.passes._build import node, tensor
 from torchfuzz.backends import amplified as amplified_module
-from torchfuzz.backends.amplified import Verdict, amplified, blame, raise_half, upstream_culprit
+from torchfuzz.backends.amplified import Verdict, amplified, blame, raise_half
 from torchfuzz.backends.localize import localize, localize_failing
 from torchfuzz.backends.outcome import Outcome, OutcomeKind
 from torchfuzz.backends.runner import check, resolve_variants
@@ -51,8 +51,9 @@ def test_the_amplifying_node_is_found_first_and_the_mul_is_blamed():
     g, n = amplifying_program()
     assert check(g, 0, (MUL_BUG,)).results[0].kind.value == "mismatch"
     assert localize(g, 0, MUL_BUG).node == n["c"]  # first to diverge beyond tolerance
-    blamed, witness = upstream_culprit(g, n["c"], 0, MUL_BUG)
-    assert blamed == n["m"]
+    found = blame(g, n["c"], 0, MUL_BUG)
+    assert found.verdict is Verdict.UPSTREAM and found.node == n["m"]
+    witness = found.witness
     assert check(witness, 0, (MUL_BUG,)).results[0].kind.value == "mismatch"
     found = localize_failing(g, 0, [MUL_BUG])
     assert found.culprit.node == n["m"] and found.culprit.method == "upstream"
@@ -66,7 +67,7 @@ def test_a_node_that_fails_alone_keeps_the_blame():
     m = node(g, "mul", [x, r])
     c = node(g, "cos", [m])
     g.set_outputs([c])
-    assert upstream_culprit(g, m, 0, MUL_BUG) is None
+    assert blame(g, m, 0, MUL_BUG).verdict is Verdict.ALONE
     assert localize_failing(g, 0, [MUL_BUG]).culprit.node == m
 
 
@@ -81,7 +82,7 @@ def test_an_isolated_program_eager_cannot_judge_is_no_evidence(monkeypatch):
         return Outcome(OutcomeKind.SKIPPED, reason="eager is not bit-reproducible")
 
     monkeypatch.setattr(amplified_module, "check", not_judged)
-    assert upstream_culprit(g, n["c"], 0, MUL_BUG) is None
+    assert blame(g, n["c"], 0, MUL_BUG).verdict is Verdict.UNEXPLAINED
     assert judged
 
 

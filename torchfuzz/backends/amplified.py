@@ -3,7 +3,7 @@
 The first node whose value diverges may only amplify an error an earlier node made within
 tolerance: a broadcast ``mul`` 1 % off in bfloat16 passes at the ``mul`` (bfloat16's
 tolerance is 1.6 %) and shows after a ``cos`` downstream, so localization names the ``cos``.
-:func:`upstream_culprit` asks the culprit node *alone*, fed eager's values of its operands
+:func:`blame` asks the culprit node *alone*, fed eager's values of its operands
 (:func:`torchfuzz.passes.isolate.isolate`).  When that passes, the node computes right what it
 is given, and the divergence came from its operands: the nearest ancestor that fails alone
 is the culprit — as it is, or with its half-precision floats raised to float32
@@ -167,17 +167,3 @@ def amplified(
     if found:
         log.debug("%s computes right from its compiled operands: amplified", node)
     return found
-
-
-def upstream_culprit(
-    graph: Graph,
-    node: str,
-    seed: int,
-    variant: Variant,
-    policy: ComparisonPolicy = DEFAULT_POLICY,
-    limit: int = 8,
-) -> tuple[str, Graph] | None:
-    """The ancestor of ``node`` to blame instead and the program that shows it failing
-    alone; None when ``node`` fails alone, or no ancestor among the ``limit`` nearest does."""
-    found = blame(graph, node, seed, variant, policy, limit)
-    return (found.node, found.witness) if found.verdict is Verdict.UPSTREAM else None
