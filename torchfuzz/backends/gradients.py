@@ -13,6 +13,10 @@ float64.  The weights ``w_i`` are fixed, not drawn:
 * multiples of 1/8 in [0.5, 1.5], exact in every floating dtype, so eager, compiled
   and the float64 reference differentiate against the very same cotangent.
 
+A program that is a module holding state (``torch.nn`` submodules, see
+``torchfuzz.backends.module_state``) has its floating-point parameters made to require
+grad too (:func:`state_parameters`); their gradients follow the inputs' ones.
+
 An input the outputs do not depend on gets a zero gradient (autograd's ``None`` and
 a compiled graph's zeros mean the same).  The weights depend on the output position
 only, never on the seed.  Eager, the fp64 reference, compiled runs and the standalone
@@ -68,10 +72,19 @@ def input_gradients(outputs: Sequence[object], inputs: Sequence[object]) -> tupl
     return tuple(torch.zeros_like(x) if g is None else g for x, g in zip(leaves, grads))
 
 
+def state_parameters(fn: object) -> list[torch.Tensor]:
+    """The floating-point parameters of ``fn`` (an ``nn.Module``; none otherwise), made to
+    require grad, in ``fn.parameters()`` order."""
+    params = fn.parameters() if isinstance(fn, torch.nn.Module) else ()
+    return [p.requires_grad_(True) for p in params if p.is_floating_point()]
+
+
 def with_gradients(fn: Callable[..., object], inputs: Sequence[object]) -> tuple[tuple, tuple]:
-    """(outputs, input gradients) of ``fn`` called with its float inputs as leaves."""
+    """(outputs, gradients) of ``fn`` called with its float inputs as leaves: the inputs'
+    gradients, then its state parameters' (:func:`state_parameters`)."""
     leaves = requiring_grad(inputs)
+    params = state_parameters(fn)
     with torch.enable_grad():
         outputs = fn(*leaves)
         outputs = tuple(outputs) if isinstance(outputs, (tuple, list)) else (outputs,)
-        return outputs, input_gradients(outputs, leaves)
+        return outputs, input_gradients(outputs, [*leaves, *params])

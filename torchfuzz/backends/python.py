@@ -29,6 +29,7 @@ import torch
 from torchfuzz.backends import gradients, judge, oracle, outcome, standalone
 from torchfuzz.backends.inputs import helper_source, input_call
 from torchfuzz.backends.lowering import lower_to_fx
+from torchfuzz.backends.module_state import bind_state_source, init_code
 from torchfuzz.backends.runner import computed_in, gradient_names, written_positions
 from torchfuzz.backends.variants import Variant
 from torchfuzz.ir.graph import Graph
@@ -45,17 +46,25 @@ _FX_GLOBAL_IMPORTS = {
     "device": "from torch import device",
     "fx_pytree": "import torch.fx._pytree as fx_pytree",
     "pytree": "import torch.utils._pytree as pytree",
+    # not an import: the helper that binds a submodule's state (module_state.bind_state)
+    "bind_state": bind_state_source().strip("\n"),
 }
 
 
 def _module_code(graph: Graph, class_name: str) -> tuple[str, set[str]]:
-    """The FX code as an nn.Module class, and the global names that code really uses."""
+    """The FX code as an nn.Module class, and the global names that code really uses
+    (``bind_state`` when its ``__init__(self, inputs)`` builds submodules: the reference's
+    bound from the widened inputs, as the in-memory reference is)."""
     fx_graph = lower_to_fx(graph)
     code = fx_graph.python_code(root_module="self")
     body = textwrap.indent(code.src.strip("\n"), "    ")
     # A global is used when it is a whole word of the code (names are identifiers: all \w).
     used = set(code.globals).intersection(re.findall(r"\w+", code.src))
-    return f"class {class_name}(torch.nn.Module):\n{body}\n", used
+    names = tuple(inp.name for inp in graph.inputs)
+    init = init_code(fx_graph, names, widen=class_name == "Reference")
+    if init:
+        used.add("bind_state")
+    return f"class {class_name}(torch.nn.Module):\n{init}{body}\n", used
 
 
 def _lines(node: ast.AST) -> range:

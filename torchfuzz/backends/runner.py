@@ -36,7 +36,9 @@ import torch
 
 from torchfuzz.backends.inputs import make_inputs
 from torchfuzz.backends.judge import Subject, evaluate, judge, reference_values
-from torchfuzz.backends.lowering import to_fx
+from torchfuzz.backends.judge import _widen as widen  # the reference's own input widening
+from torchfuzz.backends.lowering import lower_to_fx, to_fx
+from torchfuzz.backends.module_state import state_gradient_names
 from torchfuzz.backends.oracle import DEFAULT_POLICY, ComparisonPolicy
 from torchfuzz.backends.outcome import Outcome
 from torchfuzz.backends.variant_spec import load_variants, parse_variant
@@ -100,36 +102,49 @@ def computed_in(graph: Graph) -> tuple[torch.dtype | None, ...]:
     return tuple(found)
 
 
+def program(graph: Graph, seed: int) -> torch.fx.GraphModule:
+    """The program called with the inputs of `seed`: its modules hold those inputs' values."""
+    return to_fx(graph, make_inputs(graph, seed))
+
+
+def reference_program(graph: Graph, seed: int) -> torch.fx.GraphModule:
+    """The float64 program, its modules holding the widened inputs of `seed` (as the
+    reference is called with them: :func:`~torchfuzz.backends.judge.reference_values`)."""
+    return to_fx(widen_floats(graph), [widen(x) for x in make_inputs(graph, seed)])
+
+
 def run_eager(graph: Graph, seed: int, backward: bool = False) -> tuple:
     """The program's outputs in eager mode, then (``backward``) its input gradients, then
     the values of the inputs it writes in place, after the call."""
-    return evaluate(to_fx(graph), make_inputs(graph, seed), backward, written_positions(graph))
+    fn = program(graph, seed)
+    return evaluate(fn, make_inputs(graph, seed), backward, written_positions(graph))
 
 
 def run_reference(graph: Graph, seed: int, backward: bool = False) -> tuple | None:
     """What :func:`run_eager` returns, computed in float64 from the same input values;
     None when float64 cannot run it."""
-    fn = to_fx(widen_floats(graph))
+    fn = reference_program(graph, seed)
     return reference_values(fn, make_inputs(graph, seed), backward, written_positions(graph))
 
 
 def gradient_names(graph: Graph) -> tuple[str, ...]:
-    """The inputs that get a gradient in a backward variant, in order."""
-    return tuple(
+    """What gets a gradient in a backward variant, in order: the floating-point inputs,
+    then the floating-point parameters of the program's modules."""
+    inputs = tuple(
         inp.name
         for inp in graph.inputs
         if isinstance(inp.spec, TensorSpec) and inp.spec.dtype.is_floating_point
     )
+    return inputs + state_gradient_names(lower_to_fx(graph))
 
 
 def subject(graph: Graph, seed: int, variants: Sequence[Variant] = ()) -> Subject:
     """The program and its inputs as the judge sees them; the resized inputs and marked
     dims are worked out only when one of ``variants`` needs them."""
     resized = resize(graph, seed) if any(v.recompile for v in variants) else None
-    wide = widen_floats(graph)
     return Subject(
-        program=lambda: to_fx(graph),
-        reference=lambda: to_fx(wide),
+        program=lambda: program(graph, seed),
+        reference=lambda: reference_program(graph, seed),
         make_inputs=lambda: make_inputs(graph, seed),
         make_resized_inputs=None if resized is None else lambda: make_inputs(resized, seed),
         outputs=len(graph.outputs),

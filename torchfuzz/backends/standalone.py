@@ -28,7 +28,7 @@ import torch
 import torch._dynamo
 import torch.fx.experimental.symbolic_shapes
 
-from torchfuzz.backends.gradients import input_gradients, requiring_grad
+from torchfuzz.backends.gradients import input_gradients, requiring_grad, state_parameters
 from torchfuzz.backends.outcome import Crash, Outcome, OutcomeKind, Stage
 
 __all__ = [
@@ -154,6 +154,7 @@ def compile_and_call(
     calling (``RUN``) or differentiating (``BACKWARD``) into a :class:`Crash`."""
     torch._dynamo.reset()
     values = []
+    params = state_parameters(fn) if variant.backward else []  # before compiling
     with contextlib.ExitStack() as stack:
         stack.enter_context(torch._dynamo.config.patch(**dict(variant.dynamo_config)))
         if variant.inductor_config:
@@ -194,7 +195,7 @@ def compile_and_call(
             if variant.backward:
                 outputs = tuple(outputs) if isinstance(outputs, (tuple, list)) else (outputs,)
                 try:
-                    outputs = outputs + input_gradients(outputs, inputs)
+                    outputs = outputs + input_gradients(outputs, [*inputs, *params])
                 except Exception as exc:
                     return CompiledCalls(crash=crash(Stage.BACKWARD, exc))
             values.append(outputs)
