@@ -9,6 +9,7 @@ from typing import Any
 
 import torch.fx
 
+from torchfuzz.backends.structure import structured
 from torchfuzz.ir.graph import Graph, Node
 from torchfuzz.ir.infer import call_attrs, write_in_place
 from torchfuzz.ir.ops.base import Trait
@@ -102,6 +103,7 @@ def lower_to_fx(graph: Graph, speller: Speller | None = None) -> torch.fx.Graph:
                 operator.getitem, (result, attrs[op.select]), name=node.name
             )
     fx_graph.output(tuple(env[name] for name in graph.outputs))
+    structured(fx_graph, graph)  # Python structure around some calls (graph.structure)
     fx_graph.lint()
     return fx_graph
 

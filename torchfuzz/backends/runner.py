@@ -39,6 +39,7 @@ from torchfuzz.backends.judge import Subject, evaluate, judge, reference_values
 from torchfuzz.backends.lowering import to_fx
 from torchfuzz.backends.oracle import DEFAULT_POLICY, ComparisonPolicy
 from torchfuzz.backends.outcome import Outcome
+from torchfuzz.backends.structure import one_graph
 from torchfuzz.backends.variant_spec import load_variants, parse_variant
 from torchfuzz.backends.variants import (
     DEFAULT_VARIANTS,
@@ -127,6 +128,7 @@ def subject(graph: Graph, seed: int, variants: Sequence[Variant] = ()) -> Subjec
     dims are worked out only when one of ``variants`` needs them."""
     resized = resize(graph, seed) if any(v.recompile for v in variants) else None
     wide = widen_floats(graph)
+    unbroken = one_graph(graph)
     return Subject(
         program=lambda: to_fx(graph),
         reference=lambda: to_fx(wide),
@@ -138,6 +140,7 @@ def subject(graph: Graph, seed: int, variants: Sequence[Variant] = ()) -> Subjec
         gradients_of=gradient_names(graph),
         computed_in=computed_in(graph),
         marked=marked_dims(graph, seed) if any(v.mark_dynamic for v in variants) else (),
+        one_graph=None if unbroken is graph else lambda: to_fx(unbroken),
     )
 
 
