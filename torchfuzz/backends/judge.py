@@ -75,7 +75,8 @@ class Subject:
 
     def compiled_program(self, variant: object) -> Callable[..., object]:
         """A fresh program for ``variant`` to compile (the same values either way)."""
-        whole = getattr(variant, "fullgraph", False) or variant.backend in EXPORT_BACKENDS
+        whole = getattr(variant, "fullgraph", False)
+        whole = whole or getattr(variant, "backend", None) in EXPORT_BACKENDS
         return self.one_graph() if whole and self.one_graph is not None else self.program()
 
 
