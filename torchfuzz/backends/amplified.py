@@ -26,10 +26,9 @@ import networkx as nx
 import torch
 
 from torchfuzz.backends.inputs import make_inputs
-from torchfuzz.backends.lowering import to_fx
 from torchfuzz.backends.oracle import DEFAULT_POLICY, ComparisonPolicy, compare_outputs
 from torchfuzz.backends.outcome import OutcomeKind
-from torchfuzz.backends.runner import check, node_values, run_eager
+from torchfuzz.backends.runner import check, node_values, run_eager, subject
 from torchfuzz.backends.variants import Variant, run_compiled_calls
 from torchfuzz.ir.graph import Graph
 from torchfuzz.ir.ops.base import Trait
@@ -142,12 +141,13 @@ def amplified(
         for name in dict.fromkeys(graph.node(node).inputs)
         if not graph.is_input(name) and not graph.node(name).op.has(Trait.CONSTANT)
     ]
-    program = graph.copy()
-    program.set_outputs((*operands, node))
-    program = eliminate_dead(program)
-    if not operands or any(n.op.mutates is not None for n in program.nodes):
+    ending = graph.copy()
+    ending.set_outputs((*operands, node))
+    ending = eliminate_dead(ending)
+    if not operands or any(n.op.mutates is not None for n in ending.nodes):
         return False
-    run = run_compiled_calls(to_fx(program), [make_inputs(program, seed)], variant)
+    fn = subject(ending, seed, (variant,)).compiled_program(variant)  # as check() compiles it
+    run = run_compiled_calls(fn, [make_inputs(ending, seed)], variant)
     if run.crash is not None or run.skip or not run.calls:
         return False
     *compiled_operands, compiled = run.calls[0]

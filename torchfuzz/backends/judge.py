@@ -37,6 +37,7 @@ import torch
 from torchfuzz.backends.gradients import differentiable_outputs, with_gradients
 from torchfuzz.backends.oracle import DEFAULT_POLICY, ComparisonPolicy, compare_outputs
 from torchfuzz.backends.outcome import Mismatch, Outcome, OutcomeKind, VariantResult
+from torchfuzz.backends.standalone import EXPORT_BACKENDS
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +57,8 @@ class Subject:
     ``written_names`` their names; ``gradients_of`` names the inputs that get a gradient
     in a backward variant; ``computed_in`` gives per output the less precise dtype it was
     computed in, or None; ``marked`` per input the dims a mark_dynamic variant marks.
+    ``one_graph()`` (None: ``program()``) builds the program as variants that need one
+    graph (fullgraph, export) compile it: without its deliberate graph breaks.
     """
 
     program: Callable[[], Callable[..., object]]
@@ -68,6 +71,13 @@ class Subject:
     gradients_of: tuple[str, ...] = ()
     computed_in: tuple[torch.dtype | None, ...] = ()
     marked: tuple[tuple[int, ...], ...] = ()
+    one_graph: Callable[[], Callable[..., object]] | None = None
+
+    def compiled_program(self, variant: object) -> Callable[..., object]:
+        """A fresh program for ``variant`` to compile (the same values either way)."""
+        whole = getattr(variant, "fullgraph", False)
+        whole = whole or getattr(variant, "backend", None) in EXPORT_BACKENDS
+        return self.one_graph() if whole and self.one_graph is not None else self.program()
 
 
 def identical(a: object, b: object) -> bool:
@@ -199,7 +209,7 @@ class _Judge:
             return VariantResult(name, OutcomeKind.SKIPPED, reason=skip)
         calls = [make() for make in makers]
         start = time.perf_counter()
-        run = compile_and_call(s.program(), calls, variant, marked)
+        run = compile_and_call(s.compiled_program(variant), calls, variant, marked)
         seconds = time.perf_counter() - start
         if run.crash is not None:
             return VariantResult(name, OutcomeKind.CRASH, crash=run.crash, seconds=seconds)

@@ -10,6 +10,7 @@ from typing import Any
 import torch.fx
 
 from torchfuzz.backends.module_state import STATE, build_root
+from torchfuzz.backends.structure import structured
 from torchfuzz.ir.graph import Graph, Node
 from torchfuzz.ir.infer import call_attrs, write_in_place
 from torchfuzz.ir.modules import ModuleCall, free_inputs, module_call
@@ -120,6 +121,7 @@ def lower_to_fx(
                 operator.getitem, (result, attrs[op.select]), name=node.name
             )
     fx_graph.output(tuple(env[name] for name in graph.outputs))
+    structured(fx_graph, graph)  # Python structure around some calls (graph.structure)
     fx_graph.lint()
     return fx_graph
 

@@ -26,13 +26,15 @@ from collections.abc import Sequence
 
 import torch
 
-from torchfuzz.backends import gradients, judge, oracle, outcome, standalone
+from torchfuzz.backends import gradients, judge, oracle, outcome, standalone, structure_helpers
 from torchfuzz.backends.inputs import helper_source, input_call
 from torchfuzz.backends.lowering import lower_to_fx
 from torchfuzz.backends.module_state import bind_state_source, init_code
 from torchfuzz.backends.runner import computed_in, gradient_names, written_positions
+from torchfuzz.backends.structure import definitions, one_graph
 from torchfuzz.backends.variants import Variant
 from torchfuzz.ir.graph import Graph
+from torchfuzz.ir.structure import Structure
 from torchfuzz.ir.types import DTYPE_NAMES
 from torchfuzz.passes.resize import marked_dims, resize
 from torchfuzz.passes.widen import widen_floats
@@ -52,9 +54,10 @@ _FX_GLOBAL_IMPORTS = {
 
 
 def _module_code(graph: Graph, class_name: str) -> tuple[str, set[str]]:
-    """The FX code as an nn.Module class, and the global names that code really uses
-    (``bind_state`` when its ``__init__(self, inputs)`` builds submodules: the reference's
-    bound from the widened inputs, as the in-memory reference is)."""
+    """The FX code as an nn.Module class (after the definitions of the structure functions
+    it calls), and the global names that code really uses (``bind_state`` when its
+    ``__init__(self, inputs)`` builds submodules: the reference's bound from the widened
+    inputs, as the in-memory reference is)."""
     fx_graph = lower_to_fx(graph)
     code = fx_graph.python_code(root_module="self")
     body = textwrap.indent(code.src.strip("\n"), "    ")
@@ -64,7 +67,27 @@ def _module_code(graph: Graph, class_name: str) -> tuple[str, set[str]]:
     init = init_code(fx_graph, names, widen=class_name == "Reference")
     if init:
         used.add("bind_state")
-    return f"class {class_name}(torch.nn.Module):\n{init}{body}\n", used
+    defined = definitions({n: code.globals[n] for n in sorted(used) if n in code.globals})
+    defined = f"{defined}\n\n\n" if defined else ""
+    return f"{defined}class {class_name}(torch.nn.Module):\n{init}{body}\n", used
+
+
+def structure_code(graph: Graph, variants: Sequence[Variant]) -> tuple[str, str, set[str]]:
+    """The structure helpers (verbatim) when `graph` has structure, "" otherwise; and the
+    program as variants needing one graph compile it (and the globals it uses), when one of
+    `variants` does."""
+    if graph.structure is Structure.NONE:
+        return "", "", set()
+    helpers = (
+        "# Python structure around some calls: torchfuzz.backends.structure_helpers, verbatim.\n"
+        + _verbatim(structure_helpers)
+    )
+    whole = any(v.fullgraph or v.backend in standalone.EXPORT_BACKENDS for v in variants)
+    if not whole:
+        return helpers, "", set()
+    program, names = _module_code(one_graph(graph), "OneGraphProgram")
+    note = "# The program less its deliberate graph breaks: what fullgraph and export compile."
+    return helpers, f"{note}\n{program}", names
 
 
 def _lines(node: ast.AST) -> range:
@@ -146,7 +169,7 @@ def embedded_judge(docstrings: bool = True) -> str:
     )
 
 
-def subject_code(resized: bool) -> str:
+def subject_code(resized: bool, whole: bool = False) -> str:
     """``main()``'s construction of the judge's Subject from the script's globals."""
     return (
         "Subject(\n"
@@ -160,7 +183,8 @@ def subject_code(resized: bool) -> str:
         "        gradients_of=GRADIENTS_OF,\n"
         "        computed_in=COMPUTED_IN,\n"
         "        marked=MARKED,\n"
-        "    )"
+        + ("        one_graph=OneGraphProgram,\n" if whole else "")
+        + "    )"
     )
 
 
@@ -206,7 +230,9 @@ def to_python(graph: Graph, seed: int, variants: Sequence[Variant], header: str 
     header = header or "Runs the program eagerly and under each variant; exits 1 on a finding."
     program, names = _module_code(graph, "Program")
     reference, ref_names = _module_code(widen_floats(graph), "Reference")
-    imports = sorted({_FX_GLOBAL_IMPORTS[n] for n in names | ref_names if n in _FX_GLOBAL_IMPORTS})
+    helpers, whole, whole_names = structure_code(graph, variants)
+    names |= ref_names | whole_names
+    imports = sorted({_FX_GLOBAL_IMPORTS[n] for n in names if n in _FX_GLOBAL_IMPORTS})
     variant_dicts = ",\n    ".join(repr(v.to_dict()) for v in variants)
     resized = resize(graph, seed) if any(v.recompile for v in variants) else None
     doc = (
@@ -219,7 +245,9 @@ def to_python(graph: Graph, seed: int, variants: Sequence[Variant], header: str 
         f"SEED = {seed}\nVARIANTS = [\n    {variant_dicts},\n]",
         data_code(graph, seed, any(v.mark_dynamic for v in variants)),
         f"# The program (torch.fx code of the torchfuzz graph):\n{textwrap.indent(graph.text(), '# ')}",
+        helpers,
         program,
+        whole,
         "# The same program with every floating dtype widened to float64 (the reference).",
         reference,
         "# Inputs, rebuilt from the seed.",
@@ -230,8 +258,8 @@ def to_python(graph: Graph, seed: int, variants: Sequence[Variant], header: str 
         "make_resized_inputs = None\n"
         if resized is None
         else _inputs_code(resized, seed, "make_resized_inputs"),
-        _MAIN.replace("SUBJECT_CODE", subject_code(resized is not None)),
+        _MAIN.replace("SUBJECT_CODE", subject_code(resized is not None, bool(whole))),
         embedded_judge(),
         'if __name__ == "__main__":\n    sys.exit(main())\n',
     ]
-    return "\n\n".join(p.strip("\n") + "\n" for p in parts)
+    return "\n\n".join(p.strip("\n") + "\n" for p in parts if p)

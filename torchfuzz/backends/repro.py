@@ -36,6 +36,7 @@ from torchfuzz.backends.python import (
     _module_code,
     data_code,
     embedded_judge,
+    structure_code,
     subject_code,
 )
 from torchfuzz.backends.signature import Signature
@@ -162,7 +163,9 @@ def to_repro(graph: Graph, seed: int, variant: Variant, signature: Signature | N
         helpers.add("zeros_strided")  # the storage every tensor builder fills
     helper_src = helper_source(tuple(sorted(helpers)))
     backend_import, backend_expr = _backend_code(variant.backend)
-    imports = sorted({_FX_GLOBAL_IMPORTS[n] for n in names | ref_names if n in _FX_GLOBAL_IMPORTS})
+    structure, whole, whole_names = structure_code(graph, (variant,))
+    names |= ref_names | whole_names
+    imports = sorted({_FX_GLOBAL_IMPORTS[n] for n in names if n in _FX_GLOBAL_IMPORTS})
     if "make_scalar" in helpers:
         imports.append("import random")
     if "make_tensor" in helpers:
@@ -195,7 +198,9 @@ def to_repro(graph: Graph, seed: int, variant: Variant, signature: Signature | N
         + "".join(f"{line}\n" for line in imports)
         + backend_import,
         f"# torchfuzz IR of the program:\n{textwrap.indent(graph.text(), '# ')}",
+        structure,
         program,
+        whole,
         reference,
         helper_src,
         inputs,
@@ -203,7 +208,7 @@ def to_repro(graph: Graph, seed: int, variant: Variant, signature: Signature | N
         data_code(graph, seed, variant.mark_dynamic),
         f"TIMEOUT = {TIMEOUT!r}  # seconds; --timeout S",
         _child_runner_source(),
-        _MAIN.replace("SUBJECT_CODE", subject_code(resized is not None)),
+        _MAIN.replace("SUBJECT_CODE", subject_code(resized is not None, bool(whole))),
         embedded_judge(docstrings=False),
         'if __name__ == "__main__":\n    sys.exit(isolated_main())\n',
     ]

@@ -41,6 +41,7 @@ from torchfuzz.backends.lowering import lower_to_fx, to_fx
 from torchfuzz.backends.module_state import state_gradient_names
 from torchfuzz.backends.oracle import DEFAULT_POLICY, ComparisonPolicy
 from torchfuzz.backends.outcome import Outcome
+from torchfuzz.backends.structure import one_graph
 from torchfuzz.backends.variant_spec import load_variants, parse_variant
 from torchfuzz.backends.variants import (
     DEFAULT_VARIANTS,
@@ -142,6 +143,7 @@ def subject(graph: Graph, seed: int, variants: Sequence[Variant] = ()) -> Subjec
     """The program and its inputs as the judge sees them; the resized inputs and marked
     dims are worked out only when one of ``variants`` needs them."""
     resized = resize(graph, seed) if any(v.recompile for v in variants) else None
+    unbroken = one_graph(graph)
     return Subject(
         program=lambda: program(graph, seed),
         reference=lambda: reference_program(graph, seed),
@@ -153,6 +155,7 @@ def subject(graph: Graph, seed: int, variants: Sequence[Variant] = ()) -> Subjec
         gradients_of=gradient_names(graph),
         computed_in=computed_in(graph),
         marked=marked_dims(graph, seed) if any(v.mark_dynamic for v in variants) else (),
+        one_graph=None if unbroken is graph else lambda: program(unbroken, seed),
     )
 
 

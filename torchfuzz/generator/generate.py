@@ -26,6 +26,7 @@ from torchfuzz.ir.ops.base import OpDef, Proposal, SpecSampler, Trait, Want
 from torchfuzz.ir.ops.scalar import conversion
 from torchfuzz.ir.ops.view import CONTIGUOUS
 from torchfuzz.ir.spellings import Surface, SurfaceMode
+from torchfuzz.ir.structure import Structure
 from torchfuzz.ir.types import ANY, ScalarSpec, Spec, TensorSpec, contiguous_strides
 from torchfuzz.passes import default_pipeline
 from torchfuzz.passes.writes import overlaps
@@ -367,6 +368,8 @@ def generate_raw(
         )
     builder.graph.set_outputs(outputs)
     builder.graph.surface = Surface(SurfaceMode(options.surface), seed)
+    if options.structure and builder.graph.surface.mode is not SurfaceMode.ATEN:
+        builder.graph.structure = Structure.ALL
     log.debug("seed %d: %d nodes, %s", seed, len(builder.graph), builder.stats)
     return builder.graph, builder.stats
 

@@ -94,6 +94,9 @@ class GeneratorOptions:
                       only), torch (user-level forms wherever an op has one: torch functions,
                       methods, operators, indexing, torch.nn.functional) or mixed (both,
                       drawn per node).
+    structure:        write Python structure around the calls of some nodes (graph breaks,
+                      prints, untraced calls, branches and loops, containers, closures:
+                      torchfuzz.backends.structure); only with a spelled (non-aten) surface.
     observe:          make every value whose information reaches no output an output too
                       (`passes.observe`), so that a wrong value anywhere is judged.
     ops:              only these ops: catalogue op names or family names (None: all).
@@ -129,6 +132,13 @@ class GeneratorOptions:
     p_scalar_output: float = 0.1
     surface: str = _flag(
         "mixed", "--surface", parse_surface, "how calls are spelled: aten, torch or mixed"
+    )
+    structure: bool = _flag(
+        True,
+        "--structure",
+        parse_bool,
+        "Python structure around some calls: graph breaks, branches, closures (yes/no;"
+        " not with --surface aten)",
     )
     ops: tuple[str, ...] | None = _flag(
         None,
@@ -197,6 +207,7 @@ class GeneratorOptions:
         if unknown:
             raise ValueError(f"unknown generator options: {sorted(unknown)}")
         data = dict(data)
+        data.setdefault("structure", False)  # options stored before structure made none
         if "dtypes" in data:
             data["dtypes"] = tuple(parse_dtype(d) for d in data["dtypes"])
         if data.get("ops") is not None:

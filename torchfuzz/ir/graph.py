@@ -11,6 +11,7 @@ import networkx as nx
 import torch
 
 from torchfuzz.ir.spellings import ATEN_SURFACE, Surface
+from torchfuzz.ir.structure import Structure
 from torchfuzz.ir.types import ANY, Domain, Spec, TensorSpec, dtype_name
 from torchfuzz.ir.write_view import WriteView, spell_attrs
 
@@ -107,6 +108,8 @@ class Graph:
     _users: dict[str, dict[str, None]] = field(default_factory=dict)
     # How the lowering spells the calls (torchfuzz.ir.spellings): not what they compute.
     surface: Surface = ATEN_SURFACE
+    # The Python structure the lowering writes around calls (torchfuzz.ir.structure).
+    structure: Structure = Structure.NONE
 
     # --- reading ---------------------------------------------------------------------------
     @property
@@ -286,6 +289,7 @@ class Graph:
             self._outputs,
             {k: dict(v) for k, v in self._users.items()},
             self.surface,
+            self.structure,
         )
 
     # --- views -----------------------------------------------------------------------------
@@ -301,7 +305,9 @@ class Graph:
 
     def text(self) -> str:
         """Stable, readable text form; equal graphs have equal text."""
-        spelled = "" if self.surface == ATEN_SURFACE else f"[{self.surface}]"
+        marks = [] if self.surface == ATEN_SURFACE else [str(self.surface)]
+        marks += [] if self.structure is Structure.NONE else [f"structure:{self.structure.value}"]
+        spelled = f"[{', '.join(marks)}]" if marks else ""
         lines = [f"graph{spelled}({', '.join(str(i) for i in self._inputs.values())}) {{"]
         lines += [f"  {node}" for node in self._nodes.values()]
         lines.append(f"  return ({', '.join(self._outputs)})")
@@ -322,6 +328,7 @@ class Graph:
             and list(self._nodes.items()) == list(other._nodes.items())
             and self._outputs == other._outputs
             and self.surface == other.surface
+            and self.structure == other.structure
         )
 
     def __hash__(self) -> int:  # graphs are mutable: hash by identity is wrong, forbid it

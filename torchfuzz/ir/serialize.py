@@ -15,6 +15,7 @@ import torch
 from torchfuzz.ir.catalogue import CATALOGUE, Catalogue, UnknownOpError
 from torchfuzz.ir.graph import Graph
 from torchfuzz.ir.spellings import ATEN_SURFACE, Surface
+from torchfuzz.ir.structure import Structure
 from torchfuzz.ir.types import Domain, ScalarSpec, Spec, TensorSpec, dtype_name, parse_dtype
 from torchfuzz.ir.write_view import read_attrs, spell_attrs
 
@@ -115,6 +116,8 @@ def graph_to_dict(graph: Graph) -> dict[str, Any]:
         "outputs": list(graph.outputs),
         # Cases written before spellings (and aten ones) have none: they read as aten.
         **({} if graph.surface == ATEN_SURFACE else {"surface": str(graph.surface)}),
+        # Cases written before structure (and unstructured ones) have none.
+        **({} if graph.structure is Structure.NONE else {"structure": graph.structure.value}),
     }
 
 
@@ -139,6 +142,7 @@ def graph_from_dict(data: dict[str, Any], catalogue: Catalogue = CATALOGUE) -> G
         graph.set_outputs(data["outputs"])
         if "surface" in data:
             graph.surface = Surface.parse(data["surface"])
+        graph.structure = Structure(data.get("structure", Structure.NONE.value))
     except (CaseFormatError, UnknownOpError):
         raise
     except (KeyError, TypeError, ValueError) as exc:
