@@ -87,6 +87,9 @@ def serve(replies: int, parent_pid: int, log_level: int, core_dumps: bool) -> No
     # The worker is its own program: its log records go to its stderr at the parent's level.
     logging.basicConfig(format="worker %(process)d %(name)s: %(levelname)s: %(message)s")
     logging.getLogger("torchfuzz").setLevel(log_level)
+    # Dynamo's advice on a graph break at `.item()`: programs break there on purpose (the
+    # structure's branches on `.item()`; backends/structure.py).
+    logging.getLogger("torch._dynamo.variables.tensor").setLevel(logging.ERROR)
     faulthandler.enable()  # a Python traceback on stderr when compiled code segfaults
     # Compiler chatter (e.g. Inductor's "bf16 and fp16 are mixed") would interleave with the
     # campaign's progress on the shared stderr; failures reach the parent as outcomes.
