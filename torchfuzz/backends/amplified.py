@@ -100,7 +100,7 @@ def blame(
                 log.debug("%s is right alone; %s fails alone: blamed", node, name)
                 return Blame(Verdict.UPSTREAM, name, candidate)
     # No bug only on positive evidence: the node judged right alone (not merely unjudged).
-    if judged is OutcomeKind.OK and amplified(graph, node, seed, variant, policy):
+    if judged is OutcomeKind.OK and amplified(graph, node, seed, variant, policy, values):
         return Blame(Verdict.AMPLIFIED, node)
     return Blame(Verdict.UNEXPLAINED, node)
 
@@ -124,6 +124,7 @@ def amplified(
     seed: int,
     variant: Variant,
     policy: ComparisonPolicy = DEFAULT_POLICY,
+    values: dict[str, object] | None = None,
 ) -> bool:
     """Whether the divergence of ``node`` is a difference of its operands within
     tolerance, amplified by it: in the program that ends at ``node`` and also returns its
@@ -133,7 +134,8 @@ def amplified(
     False whenever the evidence is not clean: a variant that judges more than forward
     values (backward, recompile, marked dims), an in-place write before the node, operands
     that are all inputs (their values are eager's), a compiled run that crashes, skips or
-    does not show the divergence."""
+    does not show the divergence.  ``values``: eager's values of the nodes
+    (:func:`~torchfuzz.backends.runner.node_values`), when the caller has them."""
     if variant.backward or variant.recompile or variant.mark_dynamic:
         return False
     operands = [
@@ -151,7 +153,7 @@ def amplified(
     if run.crash is not None or run.skip or not run.calls:
         return False
     *compiled_operands, compiled = run.calls[0]
-    values = node_values(graph, seed)
+    values = dict(node_values(graph, seed) if values is None else values)
     if not compare_outputs([values[node]], [compiled], None, policy):
         return False  # this program does not show the divergence: no evidence
     values.update(zip(operands, compiled_operands))

@@ -152,7 +152,8 @@ def subject(graph: Graph, seed: int, variants: Sequence[Variant] = ()) -> Subjec
         outputs=len(graph.outputs),
         written=written_positions(graph),
         written_names=graph.mutated_inputs(),
-        gradients_of=gradient_names(graph),
+        # Named for backward variants only (the judge reads them for those alone).
+        gradients_of=gradient_names(graph) if any(v.backward for v in variants) else (),
         computed_in=computed_in(graph),
         marked=marked_dims(graph, seed) if any(v.mark_dynamic for v in variants) else (),
         one_graph=None if unbroken is graph else lambda: program(unbroken, seed),

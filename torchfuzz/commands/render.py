@@ -68,7 +68,7 @@ def table(
     return grid
 
 
-def _unreproduced(summary: StoreSummary) -> str:
+def _no_bugs(summary: StoreSummary) -> str:
     """The findings that name no bug, counted by why (``; 1 not reproduced in triage, no bug``)."""
     reasons = Counter(f.no_bug for f in summary.findings if f.no_bug is not None)
     return "".join(f"; {count} {reason}, no bug" for reason, count in sorted(reasons.items()))
@@ -87,7 +87,7 @@ def store_summary(summary: StoreSummary) -> Group:
             f" ({rate:.2f} cases/s per worker)"
         ),
         Text("outcomes: " + ", ".join(f"{k} {n}" for k, n in summary.counts.items())),
-        Text(f"findings: {len(summary.findings)} unique ({statuses}{_unreproduced(summary)})"),
+        Text(f"findings: {len(summary.findings)} unique ({statuses}{_no_bugs(summary)})"),
     ]
     if summary.pending:
         lines.append(Text(f"pending: {summary.pending} failing cases not triaged yet (resume)"))
